@@ -1,0 +1,102 @@
+import { type Digest, type HashFn, toDigest, xxh64 } from './digest.js';
+import { BlobError } from './errors.js';
+
+export interface StoreStats {
+  /** Distinct blobs held. */
+  blobs: number;
+  /** Bytes the blobs occupy (payload only). */
+  storedBytes: number;
+  /** Bytes handed to `put` since the store was opened, duplicates included. */
+  logicalBytes: number;
+  /** logicalBytes / bytes newly stored by those puts; 1 when nothing was deduplicated. */
+  dedupRatio: number;
+}
+
+/**
+ * Content-addressed bytes. `put` returns the digest under which the bytes can be read back; a
+ * digest hit is confirmed by comparing bytes, so two different contents never share a digest.
+ * `get` verifies the bytes against the digest and throws BlobError rather than return wrong data.
+ */
+export interface BlobStore {
+  has(digest: Digest): boolean;
+  get(digest: Digest): Uint8Array;
+  put(bytes: Uint8Array): Digest;
+  delete(digest: Digest): void;
+  digests(): Iterable<Digest>;
+  /** Size of a stored blob without reading it. */
+  size(digest: Digest): number;
+  stats(): StoreStats;
+}
+
+export interface BlobStoreOptions {
+  /** The 64-bit hash behind digests (xxh64); tests inject a colliding one. */
+  hash?: HashFn;
+}
+
+/** The digest/collision/verification rules every back end shares; back ends supply raw I/O. */
+export abstract class BaseBlobStore implements BlobStore {
+  protected readonly hash: HashFn;
+  private logicalBytes = 0;
+  private newBytes = 0;
+
+  constructor(options: BlobStoreOptions = {}) {
+    this.hash = options.hash ?? xxh64;
+  }
+
+  protected abstract readRaw(digest: Digest): Uint8Array | undefined;
+  protected abstract writeRaw(digest: Digest, bytes: Uint8Array): void;
+  abstract has(digest: Digest): boolean;
+  abstract delete(digest: Digest): void;
+  abstract digests(): Iterable<Digest>;
+  abstract size(digest: Digest): number;
+
+  get(digest: Digest): Uint8Array {
+    const bytes = this.readRaw(digest);
+    if (bytes === undefined) throw new BlobError(digest, 'missing');
+    if (!this.matches(digest, bytes)) throw new BlobError(digest, 'corrupt');
+    return bytes;
+  }
+
+  put(bytes: Uint8Array): Digest {
+    this.logicalBytes += bytes.length;
+    const hash = this.hash(bytes);
+    for (let collision = 0; ; collision++) {
+      const digest = toDigest(hash, collision);
+      const existing = this.readRaw(digest);
+      if (existing === undefined) {
+        this.writeRaw(digest, bytes);
+        this.newBytes += bytes.length;
+        return digest;
+      }
+      // Trust bytes, not hashes: a hit with other bytes is a collision and takes the next suffix.
+      // A stored copy that is itself corrupt is rewritten rather than trusted.
+      if (Buffer.compare(existing, bytes) === 0) return digest;
+      if (!this.matches(digest, existing)) {
+        this.writeRaw(digest, bytes);
+        return digest;
+      }
+    }
+  }
+
+  /** Rehashes one blob: true when present and intact. */
+  verify(digest: Digest): boolean {
+    const bytes = this.readRaw(digest);
+    return bytes !== undefined && this.matches(digest, bytes);
+  }
+
+  stats(): StoreStats {
+    let blobs = 0;
+    let storedBytes = 0;
+    for (const digest of this.digests()) {
+      blobs++;
+      storedBytes += this.size(digest);
+    }
+    const dedupRatio = this.newBytes === 0 ? 1 : this.logicalBytes / this.newBytes;
+    return { blobs, storedBytes, logicalBytes: this.logicalBytes, dedupRatio };
+  }
+
+  private matches(digest: Digest, bytes: Uint8Array): boolean {
+    // The collision suffix only disambiguates; the hash part must still match the bytes.
+    return toDigest(this.hash(bytes)) === digest.replace(/~\d+$/, '');
+  }
+}

@@ -1,0 +1,124 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BaseBlobStore, type BlobStoreOptions } from './blob-store.js';
+import { type Digest, isDigest } from './digest.js';
+
+/**
+ * Blobs as files under `<root>/blobs/<2 hex>/<digest>`. A put writes a temporary file, fsyncs
+ * it, renames it into place and fsyncs the folder: a crash leaves either no blob or the whole
+ * blob, never a torn one. Leftover temporary files are removed when the store is opened.
+ */
+export interface DirBlobStoreOptions extends BlobStoreOptions {
+  /** fsync each blob and its folder (default true); off only for scratch stores and benchmarks. */
+  durable?: boolean;
+}
+
+export class DirBlobStore extends BaseBlobStore {
+  readonly root: string;
+  private readonly blobDir: string;
+  private readonly tmpDir: string;
+  private readonly durable: boolean;
+  private tmpCounter = 0;
+  private static readonly openInThisProcess = new Set<string>();
+
+  constructor(root: string, options?: DirBlobStoreOptions) {
+    super(options);
+    this.root = root;
+    this.blobDir = path.join(root, 'blobs');
+    this.tmpDir = path.join(root, 'tmp');
+    this.durable = options?.durable ?? true;
+    fs.mkdirSync(this.blobDir, { recursive: true });
+    fs.mkdirSync(this.tmpDir, { recursive: true });
+    this.removeAbandonedTemporaries();
+  }
+
+  /** Temporary files of processes that died mid-put; those of live processes are left alone. */
+  private removeAbandonedTemporaries(): void {
+    for (const name of fs.readdirSync(this.tmpDir)) {
+      const pid = Number(name.split('-')[0]);
+      if (pid !== process.pid && isAlive(pid)) continue;
+      if (pid === process.pid && DirBlobStore.openInThisProcess.has(this.root)) continue;
+      fs.rmSync(path.join(this.tmpDir, name), { force: true });
+    }
+    DirBlobStore.openInThisProcess.add(this.root);
+  }
+
+  pathOf(digest: Digest): string {
+    // The hash's first two hex digits fan blobs out over 256 folders.
+    return path.join(this.blobDir, digest.slice(6, 8), digest.replace(':', '-'));
+  }
+
+  has(digest: Digest): boolean {
+    return fs.existsSync(this.pathOf(digest));
+  }
+
+  size(digest: Digest): number {
+    try {
+      return fs.statSync(this.pathOf(digest)).size;
+    } catch (error) {
+      if (isMissing(error)) return 0;
+      throw error;
+    }
+  }
+
+  delete(digest: Digest): void {
+    fs.rmSync(this.pathOf(digest), { force: true });
+  }
+
+  *digests(): Iterable<Digest> {
+    for (const fan of fs.readdirSync(this.blobDir)) {
+      for (const name of fs.readdirSync(path.join(this.blobDir, fan))) {
+        const digest = name.replace('-', ':');
+        if (isDigest(digest)) yield digest;
+      }
+    }
+  }
+
+  protected readRaw(digest: Digest): Uint8Array | undefined {
+    try {
+      return fs.readFileSync(this.pathOf(digest));
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  protected writeRaw(digest: Digest, bytes: Uint8Array): void {
+    const target = this.pathOf(digest);
+    const folder = path.dirname(target);
+    fs.mkdirSync(folder, { recursive: true });
+    const tmp = path.join(this.tmpDir, `${process.pid}-${this.tmpCounter++}`);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, bytes);
+      if (this.durable) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, target);
+    if (this.durable) syncDir(folder);
+  }
+}
+
+function syncDir(folder: string): void {
+  const fd = fs.openSync(folder, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT';
+}
