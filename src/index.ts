@@ -1,0 +1,5 @@
+export * from './errno.js';
+export * from './store/index.js';
+export * from './layer/index.js';
+export * from './union/index.js';
+export * from './container/index.js';

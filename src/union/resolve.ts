@@ -1,0 +1,96 @@
+import { ErrnoError } from '../errno.js';
+import { NAME_MAX, PATH_MAX } from '../layer/index.js';
+import { ROOT_INO } from './image.js';
+
+/** The few questions path resolution asks of a view. */
+export interface Resolvable {
+  lookup(dir: number, name: string): number | undefined;
+  kindOf(ino: number): string;
+  readlink(ino: number): string;
+}
+
+export interface ResolveOptions {
+  /** Follow a symlink in the last component (stat, open) or not (lstat, unlink). */
+  follow: boolean;
+}
+
+export interface Resolved {
+  ino: number;
+  /** The directories walked to reach it, root first: a rename checks them for cycles. */
+  ancestors: number[];
+}
+
+export interface ResolvedParent {
+  dir: number;
+  name: string;
+  ancestors: number[];
+}
+
+// Linux's limit on symlinks followed in one resolution (MAXSYMLINKS).
+const MAX_LINKS = 40;
+
+function namesOf(path: string): string[] {
+  if (path.includes('\0')) throw new ErrnoError('EINVAL', { path, detail: 'path contains NUL' });
+  if (Buffer.byteLength(path) >= PATH_MAX) throw new ErrnoError('ENAMETOOLONG', { path });
+  return path.split('/').filter((name) => name !== '' && name !== '.');
+}
+
+/**
+ * Walks a path from the container's root. Symlinks resolve inside the root: an absolute target
+ * starts again at the root, and `..` at the root stays there, so nothing ever leaves the container.
+ * `..` climbs the directories actually walked (POSIX physical resolution).
+ */
+export function resolve(view: Resolvable, path: string, options: ResolveOptions): Resolved {
+  const pending = namesOf(path);
+  const mustBeDir = path.endsWith('/');
+  const stack = [ROOT_INO];
+  let links = 0;
+  while (pending.length > 0) {
+    const name = pending.shift()!;
+    if (name === '..') {
+      if (stack.length > 1) stack.pop();
+      continue;
+    }
+    const dir = stack[stack.length - 1]!;
+    if (view.kindOf(dir) !== 'dir') throw new ErrnoError('ENOTDIR', { path });
+    if (Buffer.byteLength(name) > NAME_MAX) throw new ErrnoError('ENAMETOOLONG', { path });
+    const child = view.lookup(dir, name);
+    if (child === undefined) throw new ErrnoError('ENOENT', { path });
+    const last = pending.length === 0;
+    if (view.kindOf(child) === 'symlink' && (!last || options.follow || mustBeDir)) {
+      if (++links > MAX_LINKS) throw new ErrnoError('ELOOP', { path });
+      const target = view.readlink(child);
+      if (target.startsWith('/')) stack.length = 1;
+      pending.unshift(...namesOf(target));
+      continue;
+    }
+    stack.push(child);
+  }
+  const ino = stack.pop()!;
+  if (mustBeDir && view.kindOf(ino) !== 'dir') throw new ErrnoError('ENOTDIR', { path });
+  return { ino, ancestors: stack };
+}
+
+/**
+ * The directory that holds (or would hold) the last name of a path, and that name. With `follow`,
+ * a symlink in the last place is followed to where it points, even when its target does not exist
+ * yet (as open(O_CREAT) creates a dangling symlink's target).
+ */
+export function resolveParent(view: Resolvable, path: string, options: ResolveOptions = { follow: false }): ResolvedParent {
+  for (let links = 0; ; links++) {
+    const names = namesOf(path);
+    const name = names.pop();
+    if (name === undefined) throw new ErrnoError('EBUSY', { path, detail: 'the root has no parent' });
+    if (name === '..') throw new ErrnoError('EINVAL', { path });
+    if (Buffer.byteLength(name) > NAME_MAX) throw new ErrnoError('ENAMETOOLONG', { path });
+    const parent = resolve(view, `/${names.join('/')}`, { follow: true });
+    if (view.kindOf(parent.ino) !== 'dir') throw new ErrnoError('ENOTDIR', { path });
+    const resolved = { dir: parent.ino, name, ancestors: [...parent.ancestors, parent.ino] };
+    if (!options.follow) return resolved;
+    const child = view.lookup(parent.ino, name);
+    if (child === undefined || view.kindOf(child) !== 'symlink') return resolved;
+    if (links >= MAX_LINKS) throw new ErrnoError('ELOOP', { path });
+    const target = view.readlink(child);
+    path = target.startsWith('/') ? target : `/${names.join('/')}/${target}`;
+  }
+}

@@ -1,0 +1,461 @@
+import { type Errno, ErrnoError } from '../errno.js';
+import { type Inode, type Kind, TYPE_BITS, WHITEOUT } from '../layer/index.js';
+import { type BlobStore, DEFAULT_CHUNK_SIZE } from '../store/index.js';
+import { nowNs } from './clock.js';
+import { CowMap } from './cow-map.js';
+import {
+  fileDataFrom,
+  flushFileData,
+  newFileData,
+  readFileData,
+  truncateFileData,
+  writeFileData,
+} from './file-data.js';
+import { type Image, ROOT_INO } from './image.js';
+import { type ResolveOptions, resolve, resolveParent } from './resolve.js';
+import type { DirEntryInfo, InodeStat } from './stat.js';
+import { type UpperDir, type UpperInode, type UpperMeta, cloneUpperInode } from './upper.js';
+
+export interface UnionViewOptions {
+  /** Chunk size of files created in the view (default 64 KiB). */
+  chunkSize?: number;
+  /** Every write answers EROFS: a view of an image, not a container. */
+  readOnly?: boolean;
+}
+
+/** The state a view forks: the upper layer and the next free inode number. */
+export interface UpperState {
+  upper: CowMap<number, UpperInode>;
+  nextIno: number;
+}
+
+type AnyInode = UpperInode | Inode;
+
+/**
+ * The union of an image and a private upper layer, with overlayfs's rules: lookups go to the
+ * upper layer, then the image; a change copies the inode up first (metadata only: file data is a
+ * chunk patch over the lower file); deleting a lower name leaves a whiteout; a directory made
+ * where a lower one was deleted is opaque. The upper layer is keyed by inode number, so a copy-up
+ * is seen through every name of a hard link and by every open file, and renaming a directory
+ * changes two directory entries whatever lies beneath.
+ */
+export class UnionView {
+  readonly image: Image;
+  readonly store: BlobStore;
+  readonly readOnly: boolean;
+  readonly chunkSize: number;
+  protected upper: CowMap<number, UpperInode>;
+  protected nextIno: number;
+  private readonly openCounts = new Map<number, number>();
+  private readonly dirtyFiles = new Set<number>();
+
+  constructor(image: Image, store: BlobStore, options: UnionViewOptions = {}, state?: UpperState) {
+    this.image = image;
+    this.store = store;
+    this.readOnly = options.readOnly ?? false;
+    this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    this.upper = state?.upper ?? new CowMap();
+    this.nextIno = state?.nextIno ?? image.firstFreeIno;
+    if (!this.inodeOf(ROOT_INO)) {
+      // An image of no layers: the root is the upper layer's own.
+      const time = nowNs();
+      this.upper.set(ROOT_INO, { kind: 'dir', ...this.newMeta(0o755, time), nlink: 2, lowers: [], opaque: false, entries: new Map() });
+    }
+  }
+
+  // ---- reading -------------------------------------------------------------------------------
+
+  protected inodeOf(ino: number): AnyInode | undefined {
+    return this.upper.get(ino) ?? this.image.inode(ino);
+  }
+
+  protected inode(ino: number): AnyInode {
+    const inode = this.inodeOf(ino);
+    if (!inode) throw new ErrnoError('ENOENT', { detail: `no inode ${ino}` });
+    return inode;
+  }
+
+  kindOf(ino: number): Kind {
+    return this.inode(ino).kind;
+  }
+
+  /** The inode a name stands for in a directory, or undefined. */
+  lookup(dir: number, name: string): number | undefined {
+    const inode = this.inode(dir);
+    if (inode.kind !== 'dir') throw new ErrnoError('ENOTDIR');
+    if ('entries' in inode) {
+      const entry = inode.entries.get(name);
+      if (entry !== undefined) return entry === WHITEOUT ? undefined : entry;
+      return this.image.lookup(inode.lowers, name);
+    }
+    return this.image.lookup(this.image.lowers(dir), name);
+  }
+
+  resolve(path: string, options: ResolveOptions = { follow: true }): number {
+    return resolve(this, path, options).ino;
+  }
+
+  exists(path: string, options: ResolveOptions = { follow: true }): boolean {
+    try {
+      resolve(this, path, options);
+      return true;
+    } catch (error) {
+      if (error instanceof ErrnoError && ['ENOENT', 'ENOTDIR', 'ELOOP'].includes(error.code)) return false;
+      throw error;
+    }
+  }
+
+  readlink(ino: number): string {
+    const inode = this.inode(ino);
+    if (inode.kind !== 'symlink') throw new ErrnoError('EINVAL');
+    return inode.target;
+  }
+
+  /** The merged listing of a directory: name, inode and kind, in name order. */
+  readdir(dir: number): DirEntryInfo[] {
+    const names = this.children(dir);
+    return [...names].map(([name, ino]) => ({ name, ino, kind: this.kindOf(ino) }));
+  }
+
+  private children(dir: number): ReadonlyMap<string, number> {
+    const inode = this.inode(dir);
+    if (inode.kind !== 'dir') throw new ErrnoError('ENOTDIR');
+    if (!('entries' in inode)) return this.image.children(this.image.lowers(dir));
+    const lower = this.image.children(inode.lowers);
+    if (inode.entries.size === 0) return lower;
+    const merged = new Map(lower);
+    for (const [name, entry] of inode.entries) {
+      if (entry === WHITEOUT) merged.delete(name);
+      else merged.set(name, entry);
+    }
+    return new Map([...merged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  private isEmptyDir(dir: number): boolean {
+    return this.children(dir).size === 0;
+  }
+
+  stat(ino: number): InodeStat {
+    const inode = this.inode(ino);
+    const upper = 'nlink' in inode ? inode : undefined;
+    let size = 0;
+    let blocks = 0;
+    if (inode.kind === 'file') {
+      const data = 'data' in inode ? inode.data : fileDataFrom(inode.content, ino);
+      size = data.size;
+      blocks = Math.ceil(size / 512);
+    } else if (inode.kind === 'symlink') {
+      size = Buffer.byteLength(inode.target);
+    } else if (inode.kind === 'dir') {
+      size = 4096;
+      blocks = 8;
+    }
+    return {
+      ino,
+      kind: inode.kind,
+      mode: TYPE_BITS[inode.kind] | inode.mode,
+      nlink: upper ? upper.nlink : inode.kind === 'dir' ? 2 : this.image.nlink(ino),
+      uid: inode.uid,
+      gid: inode.gid,
+      rdev: 'rdev' in inode ? inode.rdev : 0,
+      size,
+      blocks,
+      atime: inode.atime,
+      mtime: inode.mtime,
+      ctime: inode.ctime,
+    };
+  }
+
+  xattrs(ino: number): ReadonlyMap<string, Uint8Array> {
+    return this.inode(ino).xattrs;
+  }
+
+  /** Reads up to `length` bytes at `position` into `target`; returns how many were read. */
+  read(ino: number, position: number, length: number, target: Uint8Array, targetOffset = 0): number {
+    const inode = this.inode(ino);
+    if (inode.kind === 'dir') throw new ErrnoError('EISDIR');
+    if (inode.kind !== 'file') throw new ErrnoError('EINVAL');
+    const data = 'data' in inode ? inode.data : fileDataFrom(inode.content, ino);
+    return readFileData(this.store, data, position, length, target, targetOffset);
+  }
+
+  readAll(ino: number): Uint8Array {
+    const size = this.stat(ino).size;
+    const out = new Uint8Array(size);
+    return out.subarray(0, this.read(ino, 0, size, out));
+  }
+
+  // ---- copy-up ---------------------------------------------------------------------------------
+
+  private newMeta(mode: number, time: bigint): Omit<UpperMeta, 'nlink'> {
+    return { mode: mode & 0o7777, uid: 0, gid: 0, atime: time, mtime: time, ctime: time, xattrs: new Map() };
+  }
+
+  /**
+   * The writable upper inode for `ino`: copied up from the image (metadata, and for a file a
+   * reference to its chunks) or from a fork's shared copy, the first time it changes.
+   */
+  protected own(ino: number): UpperInode {
+    if (this.readOnly) throw new ErrnoError('EROFS');
+    const owned = this.upper.getOwn(ino);
+    if (owned) return owned;
+    const shared = this.upper.get(ino);
+    const copy = shared ? cloneUpperInode(shared) : this.copyUp(ino);
+    this.upper.set(ino, copy);
+    return copy;
+  }
+
+  private copyUp(ino: number): UpperInode {
+    const lower = this.image.inode(ino);
+    if (!lower) throw new ErrnoError('ENOENT', { detail: `no inode ${ino}` });
+    const meta = { ...lower, xattrs: new Map(lower.xattrs), nlink: lower.kind === 'dir' ? 2 : this.image.nlink(ino) };
+    switch (lower.kind) {
+      case 'file':
+        return { ...meta, kind: 'file', data: fileDataFrom(lower.content, ino) };
+      case 'dir':
+        return { ...meta, kind: 'dir', lowers: this.image.lowers(ino), opaque: false, entries: new Map() };
+      case 'symlink':
+        return { ...meta, kind: 'symlink', target: lower.target };
+      case 'chardev':
+      case 'blockdev':
+        return { ...meta, kind: lower.kind, rdev: lower.rdev };
+      default:
+        return { ...meta, kind: lower.kind, rdev: 0 };
+    }
+  }
+
+  private ownDir(ino: number): UpperDir {
+    const inode = this.own(ino);
+    if (inode.kind !== 'dir') throw new ErrnoError('ENOTDIR');
+    return inode;
+  }
+
+  private touch(inode: UpperMeta, data = true): void {
+    const time = nowNs();
+    inode.ctime = time;
+    if (data) inode.mtime = time;
+  }
+
+  // ---- names -----------------------------------------------------------------------------------
+
+  /** Makes a new inode under a name that must not exist yet (EEXIST). */
+  private createAt(path: string, make: (time: bigint, parent: UpperDir, name: string) => UpperInode, follow = false): number {
+    const { dir, name } = resolveParent(this, path, { follow });
+    if (this.lookup(dir, name) !== undefined) throw new ErrnoError('EEXIST', { path });
+    const parent = this.ownDir(dir);
+    const ino = this.nextIno++;
+    this.upper.set(ino, make(nowNs(), parent, name));
+    parent.entries.set(name, ino);
+    this.touch(parent);
+    return ino;
+  }
+
+  mkdir(path: string, mode = 0o777): number {
+    return this.createAt(path, (time, parent, name) => {
+      // A directory made where a lower one was deleted must not show the old one's contents.
+      const opaque = this.image.lookup(parent.lowers, name) !== undefined;
+      return { kind: 'dir', ...this.newMeta(mode, time), nlink: 2, lowers: [], opaque, entries: new Map() };
+    });
+  }
+
+  /** Creates an empty regular file (EEXIST if the name exists; a dangling symlink is followed). */
+  createFile(path: string, mode = 0o666): number {
+    return this.createAt(path, (time) => ({ kind: 'file', ...this.newMeta(mode, time), nlink: 1, data: newFileData(this.chunkSize) }), true);
+  }
+
+  symlink(target: string, path: string): number {
+    if (target.includes('\0')) throw new ErrnoError('EINVAL', { path });
+    return this.createAt(path, (time) => ({ kind: 'symlink', ...this.newMeta(0o777, time), nlink: 1, target }));
+  }
+
+  mknod(path: string, kind: 'chardev' | 'blockdev' | 'fifo' | 'socket', mode: number, rdev = 0): number {
+    return this.createAt(path, (time) => ({ kind, ...this.newMeta(mode, time), nlink: 1, rdev }));
+  }
+
+  link(existingPath: string, newPath: string): number {
+    const ino = this.resolve(existingPath, { follow: false });
+    if (this.kindOf(ino) === 'dir') throw new ErrnoError('EPERM', { path: existingPath, dest: newPath });
+    const { dir, name } = resolveParent(this, newPath);
+    if (this.lookup(dir, name) !== undefined) throw new ErrnoError('EEXIST', { path: existingPath, dest: newPath });
+    const inode = this.own(ino);
+    inode.nlink++;
+    this.touch(inode, false);
+    const parent = this.ownDir(dir);
+    parent.entries.set(name, ino);
+    this.touch(parent);
+    return ino;
+  }
+
+  /** Takes a name out of a directory: a whiteout where a lower layer has the name. */
+  private removeName(dir: number, name: string): void {
+    const parent = this.ownDir(dir);
+    if (this.image.lookup(parent.lowers, name) !== undefined) parent.entries.set(name, WHITEOUT);
+    else parent.entries.delete(name);
+    this.touch(parent);
+  }
+
+  /** One name fewer for an inode; with none left and no open file, its upper copy goes too. */
+  private dropLink(ino: number): void {
+    const inode = this.upper.get(ino) ?? (this.image.nlink(ino) > 1 ? this.own(ino) : undefined);
+    if (!inode) {
+      if ((this.openCounts.get(ino) ?? 0) > 0) this.own(ino).nlink = 0;
+      return;
+    }
+    const own = this.own(ino);
+    own.nlink = own.kind === 'dir' ? 0 : own.nlink - 1;
+    this.touch(own, false);
+    this.forgetIfUnused(ino);
+  }
+
+  private forgetIfUnused(ino: number): void {
+    const inode = this.upper.get(ino);
+    if (inode && inode.nlink <= 0 && !this.openCounts.has(ino)) {
+      this.upper.delete(ino);
+      this.dirtyFiles.delete(ino);
+    }
+  }
+
+  unlink(path: string): void {
+    const { dir, name } = resolveParent(this, path);
+    const ino = this.lookup(dir, name);
+    if (ino === undefined) throw new ErrnoError('ENOENT', { path });
+    if (this.kindOf(ino) === 'dir') throw new ErrnoError('EISDIR', { path });
+    this.removeName(dir, name);
+    this.dropLink(ino);
+  }
+
+  rmdir(path: string): void {
+    const { dir, name } = resolveParent(this, path);
+    const ino = this.lookup(dir, name);
+    if (ino === undefined) throw new ErrnoError('ENOENT', { path });
+    if (this.kindOf(ino) !== 'dir') throw new ErrnoError('ENOTDIR', { path });
+    if (!this.isEmptyDir(ino)) throw new ErrnoError('ENOTEMPTY', { path });
+    this.removeName(dir, name);
+    this.dropLink(ino);
+  }
+
+  /**
+   * POSIX rename, for files and directories from any layer: two directory entries change and
+   * nothing is copied (overlayfs without redirect_dir answers EXDEV for lower directories).
+   */
+  rename(from: string, to: string): void {
+    const source = resolveParent(this, from);
+    const target = resolveParent(this, to);
+    const fail = (code: Errno) => new ErrnoError(code, { path: from, dest: to });
+    const ino = this.lookup(source.dir, source.name);
+    if (ino === undefined) throw fail('ENOENT');
+    const isDir = this.kindOf(ino) === 'dir';
+    if (isDir && (target.ancestors.includes(ino) || target.dir === ino)) throw fail('EINVAL');
+    const replaced = this.lookup(target.dir, target.name);
+    if (replaced === ino) return;
+    if (replaced !== undefined) {
+      const replacedIsDir = this.kindOf(replaced) === 'dir';
+      if (isDir && !replacedIsDir) throw fail('ENOTDIR');
+      if (!isDir && replacedIsDir) throw fail('EISDIR');
+      if (replacedIsDir && !this.isEmptyDir(replaced)) throw fail('ENOTEMPTY');
+    }
+    // A moved directory keeps its own lower parts, recorded in its upper copy.
+    const moved = this.own(ino);
+    this.touch(moved, false);
+    this.removeName(source.dir, source.name);
+    if (replaced !== undefined) this.dropLink(replaced);
+    const parent = this.ownDir(target.dir);
+    parent.entries.set(target.name, ino);
+    this.touch(parent);
+  }
+
+  // ---- inode changes ---------------------------------------------------------------------------
+
+  private ownFile(ino: number) {
+    const inode = this.inode(ino);
+    if (inode.kind === 'dir') throw new ErrnoError('EISDIR');
+    if (inode.kind !== 'file') throw new ErrnoError('EINVAL');
+    const own = this.own(ino);
+    if (own.kind !== 'file') throw new Error('copy-up changed the kind of an inode');
+    return own;
+  }
+
+  write(ino: number, position: number, bytes: Uint8Array): number {
+    const file = this.ownFile(ino);
+    writeFileData(this.store, file.data, position, bytes);
+    this.dirtyFiles.add(ino);
+    this.touch(file);
+    return bytes.length;
+  }
+
+  truncate(ino: number, size: number): void {
+    if (size < 0 || !Number.isSafeInteger(size)) throw new ErrnoError('EINVAL');
+    const file = this.ownFile(ino);
+    truncateFileData(this.store, file.data, size);
+    this.dirtyFiles.add(ino);
+    this.touch(file);
+  }
+
+  chmod(ino: number, mode: number): void {
+    const inode = this.own(ino);
+    inode.mode = mode & 0o7777;
+    this.touch(inode, false);
+  }
+
+  chown(ino: number, uid: number, gid: number): void {
+    const inode = this.own(ino);
+    // -1 leaves an id unchanged, as chown(2) does.
+    if (uid !== -1) inode.uid = uid;
+    if (gid !== -1) inode.gid = gid;
+    this.touch(inode, false);
+  }
+
+  utimes(ino: number, atime: bigint, mtime: bigint): void {
+    const inode = this.own(ino);
+    inode.atime = atime;
+    inode.mtime = mtime;
+    this.touch(inode, false);
+    inode.mtime = mtime;
+  }
+
+  setxattr(ino: number, name: string, value: Uint8Array, flag?: 'create' | 'replace'): void {
+    const present = this.xattrs(ino).has(name);
+    if (flag === 'create' && present) throw new ErrnoError('EEXIST');
+    if (flag === 'replace' && !present) throw new ErrnoError('ENODATA');
+    const inode = this.own(ino);
+    inode.xattrs.set(name, value.slice());
+    this.touch(inode, false);
+  }
+
+  removexattr(ino: number, name: string): void {
+    if (!this.xattrs(ino).has(name)) throw new ErrnoError('ENODATA');
+    const inode = this.own(ino);
+    inode.xattrs.delete(name);
+    this.touch(inode, false);
+  }
+
+  // ---- open files ----------------------------------------------------------------------------
+
+  /** Keeps an inode alive while a file is open on it, even after its last name is gone. */
+  open(ino: number): void {
+    this.inode(ino);
+    this.openCounts.set(ino, (this.openCounts.get(ino) ?? 0) + 1);
+  }
+
+  close(ino: number): void {
+    const count = (this.openCounts.get(ino) ?? 0) - 1;
+    if (count > 0) {
+      this.openCounts.set(ino, count);
+      return;
+    }
+    this.openCounts.delete(ino);
+    this.flushInode(ino);
+    this.forgetIfUnused(ino);
+  }
+
+  private flushInode(ino: number): void {
+    const inode = this.upper.getOwn(ino);
+    if (inode?.kind === 'file' && this.dirtyFiles.has(ino)) flushFileData(this.store, inode.data);
+    this.dirtyFiles.delete(ino);
+  }
+
+  /** Stores every dirty chunk as a blob (fsync, commit and fork call it). */
+  flush(): void {
+    for (const ino of [...this.dirtyFiles]) this.flushInode(ino);
+  }
+}
