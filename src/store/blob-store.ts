@@ -19,6 +19,7 @@ export interface StoreStats {
  */
 export interface BlobStore {
   has(digest: Digest): boolean;
+  /** The bytes may be the store's own copy (MemoryBlobStore): copy them before changing them. */
   get(digest: Digest): Uint8Array;
   put(bytes: Uint8Array): Digest;
   delete(digest: Digest): void;

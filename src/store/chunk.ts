@@ -22,15 +22,13 @@ export function chunkCount(size: number, chunkSize: number): number {
   return Math.ceil(size / chunkSize);
 }
 
-const zeros = new Map<number, Uint8Array>();
-function zeroBuffer(length: number): Uint8Array {
-  let buffer = zeros.get(length);
-  if (!buffer) zeros.set(length, (buffer = new Uint8Array(length)));
-  return buffer;
-}
+// One buffer of zeros, grown to the longest chunk seen: a buffer per length would keep up to
+// chunkSize of them alive (every small file's length is a new one).
+let zeros = new Uint8Array(DEFAULT_CHUNK_SIZE);
 
 export function isAllZero(bytes: Uint8Array): boolean {
-  return Buffer.compare(bytes, zeroBuffer(bytes.length)) === 0;
+  if (bytes.length > zeros.length) zeros = new Uint8Array(bytes.length);
+  return Buffer.compare(bytes, zeros.subarray(0, bytes.length)) === 0;
 }
 
 /** Stores one chunk's bytes: all zeros become a hole. */
@@ -40,6 +38,8 @@ export function putChunk(store: BlobStore, bytes: Uint8Array): Digest | null {
 
 /** Stores bytes as chunked content. */
 export function putContent(store: BlobStore, bytes: Uint8Array, chunkSize = DEFAULT_CHUNK_SIZE): Content {
+  // A chunk size of 0 would loop forever.
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new RangeError(`bad chunk size ${chunkSize}`);
   const chunks: (Digest | null)[] = [];
   for (let at = 0; at < bytes.length; at += chunkSize) {
     chunks.push(putChunk(store, bytes.subarray(at, at + chunkSize)));

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { BaseBlobStore, type BlobStoreOptions } from './blob-store.js';
 import { type Digest, isDigest } from './digest.js';
 
@@ -7,6 +8,8 @@ import { type Digest, isDigest } from './digest.js';
  * Blobs as files under `<root>/blobs/<2 hex>/<digest>`. A put writes a temporary file, fsyncs
  * it, renames it into place and fsyncs the folder: a crash leaves either no blob or the whole
  * blob, never a torn one. Leftover temporary files are removed when the store is opened.
+ * Temporary names carry the process id and thread id, so several processes and worker threads
+ * can share one store.
  */
 export interface DirBlobStoreOptions extends BlobStoreOptions {
   /** fsync each blob and its folder (default true); off only for scratch stores and benchmarks. */
@@ -18,8 +21,6 @@ export class DirBlobStore extends BaseBlobStore {
   private readonly blobDir: string;
   private readonly tmpDir: string;
   private readonly durable: boolean;
-  private tmpCounter = 0;
-  private static readonly openInThisProcess = new Set<string>();
 
   constructor(root: string, options?: DirBlobStoreOptions) {
     super(options);
@@ -32,15 +33,16 @@ export class DirBlobStore extends BaseBlobStore {
     this.removeAbandonedTemporaries();
   }
 
-  /** Temporary files of processes that died mid-put; those of live processes are left alone. */
+  /**
+   * Temporary files of processes that died mid-put. Those of live processes are left alone, ours
+   * included: another worker thread of this process may be writing one right now.
+   */
   private removeAbandonedTemporaries(): void {
     for (const name of fs.readdirSync(this.tmpDir)) {
       const pid = Number(name.split('-')[0]);
-      if (pid !== process.pid && isAlive(pid)) continue;
-      if (pid === process.pid && DirBlobStore.openInThisProcess.has(this.root)) continue;
+      if (isAlive(pid)) continue;
       fs.rmSync(path.join(this.tmpDir, name), { force: true });
     }
-    DirBlobStore.openInThisProcess.add(this.root);
   }
 
   pathOf(digest: Digest): string {
@@ -87,10 +89,11 @@ export class DirBlobStore extends BaseBlobStore {
     const target = this.pathOf(digest);
     const folder = path.dirname(target);
     fs.mkdirSync(folder, { recursive: true });
-    const tmp = path.join(this.tmpDir, `${process.pid}-${this.tmpCounter++}`);
+    const tmp = path.join(this.tmpDir, `${process.pid}-${threadId}-${tmpCounter++}`);
     const fd = fs.openSync(tmp, 'w');
     try {
-      fs.writeSync(fd, bytes);
+      // write(2) may write less than asked (Linux stops near 2 GiB).
+      for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at);
       if (this.durable) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -99,6 +102,9 @@ export class DirBlobStore extends BaseBlobStore {
     if (this.durable) syncDir(folder);
   }
 }
+
+/** Shared by every store of this thread: two stores on one root must not pick the same name. */
+let tmpCounter = 0;
 
 function syncDir(folder: string): void {
   const fd = fs.openSync(folder, 'r');
