@@ -15,9 +15,11 @@ export function names(container: Container, path: string): string[] {
   return container.readdir(container.resolve(path)).map((entry) => entry.name);
 }
 
-export function writeText(container: Container, path: string, data: string, position = 0): void {
+/** Replaces a file's content, creating it when missing (writeFile). */
+export function writeText(container: Container, path: string, data: string): void {
   const ino = container.exists(path) ? container.resolve(path) : container.createFile(path);
-  container.write(ino, position, Buffer.from(data));
+  container.truncate(ino, 0);
+  container.write(ino, 0, Buffer.from(data));
 }
 
 /** Every path of the view with a short description, for comparing whole trees. */
