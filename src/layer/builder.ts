@@ -103,10 +103,19 @@ export class LayerBuilder {
     return this.put(path, { kind, ...this.meta(kind, meta) });
   }
 
+  /** The entry at `path`, creating nothing on the way (a failed link must not leave directories). */
+  private find(path: string): Draft | typeof WHITEOUT | undefined {
+    let entry: Draft | typeof WHITEOUT | undefined = this.root;
+    for (const name of splitLayerPath(path)) {
+      if (entry === undefined || entry === WHITEOUT || entry.kind !== 'dir') return undefined;
+      entry = entry.children.get(name);
+    }
+    return entry;
+  }
+
   /** Gives the non-directory at `existing` a second name. */
   link(path: string, existing: string): this {
-    const [parent, name] = this.parentOf(existing);
-    const target = parent.children.get(name);
+    const target = this.find(existing);
     if (target === undefined || target === WHITEOUT) throw new ErrnoError('ENOENT', { path: existing, dest: path, detail: 'hard link target not in layer' });
     if (target.kind === 'dir') throw new ErrnoError('EPERM', { path: existing, dest: path, detail: 'hard link to a directory' });
     return this.put(path, target);

@@ -1,4 +1,4 @@
-import { type Content, type Digest, parseDigest, toDigest } from '../store/index.js';
+import { type Content, type Digest, chunkCount, parseDigest, toDigest } from '../store/index.js';
 import { ByteReader, ByteWriter, FormatError } from './codec.js';
 import { type Inode, type Kind, type Meta, NO_XATTRS, ROOT, WHITEOUT, invalidName } from './inode.js';
 
@@ -16,7 +16,10 @@ const MAGIC = Buffer.from('LFSL');
 const VERSION = 1;
 const KINDS: readonly Kind[] = ['file', 'dir', 'symlink', 'chardev', 'blockdev', 'fifo', 'socket'];
 
-/** Encodes inodes numbered 1..n (index 0 unused), root first, in canonical order. */
+/**
+ * Encodes inodes numbered 1..n (index 0 unused), root first, in canonical order. It refuses what
+ * decodeLayer would reject, so a stored layer can always be loaded again.
+ */
 export function encodeLayer(inodes: readonly (Inode | undefined)[]): Uint8Array {
   const out = new ByteWriter();
   out.bytes(MAGIC);
@@ -26,6 +29,9 @@ export function encodeLayer(inodes: readonly (Inode | undefined)[]): Uint8Array 
     const inode = inodes[ino];
     if (!inode) throw new Error(`inode ${ino} missing from layer`);
     out.byte(KINDS.indexOf(inode.kind));
+    if (!Number.isInteger(inode.mode) || inode.mode < 0 || inode.mode > 0o7777) {
+      throw new Error(`inode ${ino}: mode ${inode.mode.toString(8)} is not permission bits (the kind carries the type)`);
+    }
     writeMeta(out, inode);
     switch (inode.kind) {
       case 'file':
@@ -35,11 +41,14 @@ export function encodeLayer(inodes: readonly (Inode | undefined)[]): Uint8Array 
         out.byte(inode.opaque ? 1 : 0);
         out.uint(inode.children.size);
         for (const name of [...inode.children.keys()].sort()) {
+          const problem = invalidName(name);
+          if (problem) throw new Error(`inode ${ino}: ${problem}`);
           out.string(name);
           out.uint(inode.children.get(name)!);
         }
         break;
       case 'symlink':
+        if (inode.target.includes('\0')) throw new Error(`inode ${ino}: symlink target contains NUL`);
         out.string(inode.target);
         break;
       case 'chardev':
@@ -69,11 +78,17 @@ function writeContent(out: ByteWriter, content: Content): void {
   out.uint(content.size);
   out.uint(content.chunkSize);
   const { chunks } = content;
-  for (let i = 0; i < chunks.length; ) {
+  // Chunks missing at the end read as holes (readChunk), so they are written as holes: the decoder
+  // expects exactly one entry per chunk slot.
+  const total = chunkCount(content.size, content.chunkSize);
+  if (content.chunkSize < 1 || chunks.length > total) {
+    throw new Error(`content of ${content.size} bytes in chunks of ${content.chunkSize} cannot have ${chunks.length} chunks`);
+  }
+  for (let i = 0; i < total; ) {
     const digest = chunks[i];
     if (digest === null || digest === undefined) {
       let run = 0;
-      while (i + run < chunks.length && (chunks[i + run] ?? null) === null) run++;
+      while (i + run < total && (chunks[i + run] ?? null) === null) run++;
       i += run;
       out.byte(0);
       out.uint(run);
@@ -112,7 +127,9 @@ function readInode(input: ByteReader, ino: number, count: number): Inode {
     case 'file':
       return { kind, ...meta, content: readContent(input, ino) };
     case 'dir': {
-      const opaque = input.byte() === 1;
+      const flag = input.byte();
+      if (flag > 1) throw new FormatError(`inode ${ino}: opaque flag ${flag}`);
+      const opaque = flag === 1;
       const size = input.uint();
       const children = new Map<string, number>();
       let previous: string | undefined;
@@ -153,7 +170,14 @@ function readMeta(input: ByteReader, ino: number): Meta {
   let xattrs: ReadonlyMap<string, Uint8Array> = NO_XATTRS;
   if (count > 0) {
     const map = new Map<string, Uint8Array>();
-    for (let i = 0; i < count; i++) map.set(input.string(), input.blob().slice());
+    let previous: string | undefined;
+    for (let i = 0; i < count; i++) {
+      const name = input.string();
+      // Sorted and unique, as encoded: a repeated name would otherwise silently drop a value.
+      if (previous !== undefined && !(previous < name)) throw new FormatError(`inode ${ino}: xattrs not in canonical order at ${JSON.stringify(name)}`);
+      map.set(name, input.blob().slice());
+      previous = name;
+    }
     xattrs = map;
   }
   return { mode, uid, gid, atime, mtime, ctime, xattrs };
