@@ -76,6 +76,8 @@ function dirtyChunk(store: BlobStore, data: FileData, index: number): Uint8Array
 }
 
 export function writeFileData(store: BlobStore, data: FileData, offset: number, bytes: Uint8Array): void {
+  // A write of nothing does not grow the file, wherever it is aimed (pwrite(2)).
+  if (bytes.length === 0) return;
   const end = offset + bytes.length;
   for (let at = offset; at < end; ) {
     const index = Math.floor(at / data.chunkSize);

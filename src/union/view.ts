@@ -273,10 +273,12 @@ export class UnionView {
   }
 
   link(existingPath: string, newPath: string): number {
+    // Linux's order: the source must exist, then the target's parent, then the target must not,
+    // and only then is a directory refused.
     const ino = this.resolve(existingPath, { follow: false });
-    if (this.kindOf(ino) === 'dir') throw new ErrnoError('EPERM', { path: existingPath, dest: newPath });
     const { dir, name } = resolveParent(this, newPath);
     if (this.lookup(dir, name) !== undefined) throw new ErrnoError('EEXIST', { path: existingPath, dest: newPath });
+    if (this.kindOf(ino) === 'dir') throw new ErrnoError('EPERM', { path: existingPath, dest: newPath });
     const inode = this.own(ino);
     inode.nlink++;
     this.touch(inode, false);
