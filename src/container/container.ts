@@ -4,6 +4,8 @@ import { fileDataContent, fileDataFrom } from '../union/file-data.js';
 import { Image } from '../union/image.js';
 import type { UpperInode } from '../union/upper.js';
 import { UnionView, type UnionViewOptions, type UpperState } from '../union/view.js';
+import { CowMap } from '../union/cow-map.js';
+import { decodeUpper, encodeUpper } from './upper-codec.js';
 import { type Change, compareViews } from './walk.js';
 
 /**
@@ -34,6 +36,20 @@ export class Container extends UnionView {
     this.flush();
     const natural = Container.view(this.image, this.store);
     return [...compareViews(this, natural, (ino) => this.upper.has(ino))];
+  }
+
+  /** The upper layer as bytes (flushed first): what this container adds to the store. */
+  saveUpper(): Uint8Array {
+    this.flush();
+    return encodeUpper(this.upper.entries(), this.nextIno);
+  }
+
+  /** A container of `image` with an upper layer saved by `saveUpper`. */
+  static load(image: Image, store: BlobStore, upper: Uint8Array, options: Omit<UnionViewOptions, 'readOnly'> = {}): Container {
+    const { entries, nextIno } = decodeUpper(upper, image);
+    const map = new CowMap<number, UpperInode>();
+    for (const [ino, inode] of entries) map.set(ino, inode);
+    return new Container(image, store, options, { upper: map, nextIno });
   }
 
   /** How many inodes the upper layer holds: what this container has changed. */

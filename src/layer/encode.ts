@@ -14,7 +14,7 @@ import { type Inode, type Kind, type Meta, NO_XATTRS, ROOT, WHITEOUT, invalidNam
  */
 const MAGIC = Buffer.from('LFSL');
 const VERSION = 1;
-const KINDS: readonly Kind[] = ['file', 'dir', 'symlink', 'chardev', 'blockdev', 'fifo', 'socket'];
+export const KINDS: readonly Kind[] = ['file', 'dir', 'symlink', 'chardev', 'blockdev', 'fifo', 'socket'];
 
 /**
  * Encodes inodes numbered 1..n (index 0 unused), root first, in canonical order. It refuses what
@@ -60,7 +60,7 @@ export function encodeLayer(inodes: readonly (Inode | undefined)[]): Uint8Array 
   return out.finish();
 }
 
-function writeMeta(out: ByteWriter, meta: Meta): void {
+export function writeMeta(out: ByteWriter, meta: Meta): void {
   out.uint(meta.mode);
   out.uint(meta.uid);
   out.uint(meta.gid);
@@ -158,7 +158,7 @@ function readInode(input: ByteReader, ino: number, count: number): Inode {
   }
 }
 
-function readMeta(input: ByteReader, ino: number): Meta {
+export function readMeta(input: ByteReader, ino: number): Meta {
   const mode = input.uint();
   if (mode > 0o7777) throw new FormatError(`inode ${ino}: mode ${mode.toString(8)} has type bits`);
   const uid = input.uint();
