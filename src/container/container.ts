@@ -1,6 +1,6 @@
 import { type Inode, type Layer, LayerBuilder } from '../layer/index.js';
 import type { BlobStore } from '../store/index.js';
-import { fileDataContent, fileDataFrom } from '../union/file-data.js';
+import { fileDataContent } from '../union/file-data.js';
 import { Image } from '../union/image.js';
 import type { UpperInode } from '../union/upper.js';
 import { UnionView, type UnionViewOptions, type UpperState } from '../union/view.js';
@@ -81,7 +81,7 @@ export class Container extends UnionView {
       }
       // One inode, one object: names of the same inode stay hard links in the new layer.
       let frozen = emitted.get(ino);
-      if (!frozen) emitted.set(ino, (frozen = freeze(inode)));
+      if (!frozen) emitted.set(ino, (frozen = freeze(this.store, inode)));
       builder.put(change.path, frozen);
     }
     this.emitHiddenLinks(builder, emitted);
@@ -123,11 +123,11 @@ function metaOf(inode: UpperInode | Inode) {
   return { mode, uid, gid, atime, mtime, ctime, xattrs: new Map(xattrs) };
 }
 
-function freeze(inode: UpperInode | Inode): Exclude<Inode, { kind: 'dir' }> {
+function freeze(store: BlobStore, inode: UpperInode | Inode): Exclude<Inode, { kind: 'dir' }> {
   const meta = metaOf(inode);
   switch (inode.kind) {
     case 'file':
-      return { kind: 'file', ...meta, content: 'data' in inode ? fileDataContent(inode.data) : fileDataContent(fileDataFrom(inode.content, 0)) };
+      return { kind: 'file', ...meta, content: 'data' in inode ? fileDataContent(store, inode.data) : inode.content };
     case 'symlink':
       return { kind: 'symlink', ...meta, target: inode.target };
     case 'chardev':

@@ -1,7 +1,7 @@
 import { ByteReader, ByteWriter, FormatError } from '../layer/codec.js';
 import { KINDS, readMeta, writeMeta } from '../layer/encode.js';
 import { type Digest, parseDigest, toDigest } from '../store/index.js';
-import type { FileData } from '../union/file-data.js';
+import type { Chunk, FileData } from '../union/file-data.js';
 import type { Image } from '../union/image.js';
 import type { UpperInode } from '../union/upper.js';
 
@@ -11,7 +11,8 @@ import type { UpperInode } from '../union/upper.js';
  * write into a 1 GiB file costs a few bytes here.
  *
  *   "LFSU" version:u8 nextIno:uint count:uint (ino:uint kind:u8 meta nlink:uint body)*
- *   file    = size chunkSize origin baseLimit count (index:uint chunk)*   chunk = 0 | 1 hash:u64 collision
+ *   file    = size chunkSize origin baseLimit count (index:uint chunk)*
+ *   chunk   = 0 (hole) | 1 hash:u64 collision:uint | 2 under:chunk offset:uint bytes:chunk (a delta)
  *   dir     = opaque:u8 count lower* count (name:string ino:uint)*
  *   symlink = target:string;  special = rdev:uint
  */
@@ -61,17 +62,44 @@ function writeFileData(out: ByteWriter, data: FileData): void {
   out.uint(data.baseLimit);
   out.uint(data.patch.size);
   for (const [index, chunk] of [...data.patch].sort(([a], [b]) => a - b)) {
-    if (chunk instanceof Uint8Array) throw new Error('flush the container before encoding its upper layer');
     out.uint(index);
-    if (chunk === null) {
-      out.byte(0);
+    if (chunk === null || typeof chunk === 'string') {
+      writeChunk(out, chunk);
+    } else if (chunk.kind === 'delta') {
+      out.byte(2);
+      writeChunk(out, chunk.under);
+      out.uint(chunk.offset);
+      writeChunk(out, chunk.bytes);
     } else {
-      const { hash, collision } = parseDigest(chunk);
-      out.byte(1);
-      out.u64(hash);
-      out.uint(collision);
+      throw new Error('flush the container before encoding its upper layer');
     }
   }
+}
+
+function writeChunk(out: ByteWriter, digest: Digest | null): void {
+  if (digest === null) {
+    out.byte(0);
+    return;
+  }
+  const { hash, collision } = parseDigest(digest);
+  out.byte(1);
+  out.u64(hash);
+  out.uint(collision);
+}
+
+function readChunk(input: ByteReader, ino: number): Chunk {
+  const tag = input.byte();
+  if (tag === 0) return null;
+  if (tag === 1) return toDigest(input.u64(), input.uint());
+  if (tag === 2) {
+    const under = readChunk(input, ino);
+    const offset = input.uint();
+    const bytes = readChunk(input, ino);
+    if (typeof under === 'object' && under !== null) throw new FormatError(`inode ${ino}: delta over a delta`);
+    if (typeof bytes !== 'string') throw new FormatError(`inode ${ino}: delta without bytes`);
+    return { kind: 'delta', under, offset, bytes };
+  }
+  throw new FormatError(`inode ${ino}: bad chunk tag ${tag}`);
 }
 
 /** Decodes an upper layer for `image`; a file's origin must be a file of that image. */
@@ -126,13 +154,10 @@ function readFileData(input: ByteReader, ino: number, image: Image): FileData {
     if (lower?.kind !== 'file') throw new FormatError(`inode ${ino}: origin ${origin} is not a file of this image`);
     base = lower.content.chunks;
   }
-  const patch = new Map<number, Digest | null>();
+  const patch = new Map<number, Chunk>();
   for (let n = input.uint(); n > 0; n--) {
     const index = input.uint();
-    const tag = input.byte();
-    if (tag === 0) patch.set(index, null);
-    else if (tag === 1) patch.set(index, toDigest(input.u64(), input.uint()));
-    else throw new FormatError(`inode ${ino}: bad chunk tag ${tag}`);
+    patch.set(index, readChunk(input, ino));
   }
   return { size, chunkSize, origin, base, baseLimit: Math.min(baseLimit, base.length), patch };
 }

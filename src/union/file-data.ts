@@ -3,11 +3,13 @@ import { type BlobStore, type Content, type Digest, putChunk } from '../store/in
 /**
  * The bytes of a file in a container's upper layer: the chunks of the lower file it was copied up
  * from (shared, never copied) plus a patch of the chunks this container changed. A copy-up is
- * O(1) whatever the file's size, and a write adds only the chunks it touches.
+ * O(1) whatever the file's size, and a write adds only what it changed.
  *
- * Changed chunks stay as raw bytes ("dirty") until flushed, so a run of small writes into one
- * chunk stores one blob, not one per write. Dirty chunks are flushed on fsync, close, commit and
- * fork, and when a file holds more than MAX_DIRTY of them.
+ * Changed chunks stay as raw bytes (Dirty) until flushed, so a run of small writes into one chunk
+ * stores one blob, not one per write. A flushed chunk that differs from the chunk it replaced in
+ * one short range is stored as that range alone (a Delta): a 4 KiB write into a 64 KiB chunk costs
+ * 4 KiB. Dirty chunks are flushed on fsync, close, commit and fork, and when a file holds more
+ * than MAX_DIRTY of them.
  */
 export interface FileData {
   size: number;
@@ -17,10 +19,31 @@ export interface FileData {
   readonly base: readonly (Digest | null)[];
   /** Base chunks at or past this index were cut off by a truncate and read as zeros. */
   baseLimit: number;
-  readonly patch: Map<number, Digest | null | Uint8Array>;
+  readonly patch: Map<number, Chunk>;
+}
+
+/** A chunk: a blob, a hole (null), a delta over a blob, or bytes not stored yet. */
+export type Chunk = Digest | null | Delta | Dirty;
+
+/** A stored chunk's bytes with one range replaced by the bytes of another blob. */
+export interface Delta {
+  readonly kind: 'delta';
+  readonly under: Digest | null;
+  readonly offset: number;
+  readonly bytes: Digest;
+}
+
+interface Dirty {
+  readonly kind: 'dirty';
+  /** chunkSize long; bytes past the file's end are zeros. */
+  readonly bytes: Uint8Array;
+  /** The stored chunk these bytes replace: a delta is taken against it. */
+  readonly under: Digest | null;
 }
 
 const MAX_DIRTY = 256;
+/** A delta larger than this share of a chunk is not worth the indirection: store the chunk. */
+const MAX_DELTA_SHARE = 0.25;
 
 export function newFileData(chunkSize: number): FileData {
   return { size: 0, chunkSize, origin: 0, base: [], baseLimit: 0, patch: new Map() };
@@ -35,7 +58,7 @@ export function cloneFileData(data: FileData): FileData {
   return { ...data, patch: new Map(data.patch) };
 }
 
-function chunkAt(data: FileData, index: number): Digest | null | Uint8Array {
+function chunkAt(data: FileData, index: number): Chunk {
   const patched = data.patch.get(index);
   if (patched !== undefined) return patched;
   return index < data.baseLimit ? (data.base[index] ?? null) : null;
@@ -46,6 +69,23 @@ function chunkLength(data: FileData, index: number, size = data.size): number {
   return Math.max(0, Math.min(data.chunkSize, size - index * data.chunkSize));
 }
 
+function isDirty(chunk: Chunk): chunk is Dirty {
+  return chunk !== null && typeof chunk === 'object' && chunk.kind === 'dirty';
+}
+
+/** The stored bytes of a chunk (a delta applied), or undefined for a hole. May be short. */
+function chunkBytes(store: BlobStore, chunk: Chunk): Uint8Array | undefined {
+  if (chunk === null) return undefined;
+  if (typeof chunk === 'string') return store.get(chunk);
+  if (chunk.kind === 'dirty') return chunk.bytes;
+  const under = chunk.under === null ? undefined : store.get(chunk.under);
+  const delta = store.get(chunk.bytes);
+  const out = new Uint8Array(Math.max(under?.length ?? 0, chunk.offset + delta.length));
+  if (under) out.set(under);
+  out.set(delta, chunk.offset);
+  return out;
+}
+
 /** Copies bytes [offset, offset+length) of the file into target; returns how many there were. */
 export function readFileData(store: BlobStore, data: FileData, offset: number, length: number, target: Uint8Array, targetOffset = 0): number {
   const end = Math.min(data.size, offset + length);
@@ -53,8 +93,7 @@ export function readFileData(store: BlobStore, data: FileData, offset: number, l
     const index = Math.floor(at / data.chunkSize);
     const from = at - index * data.chunkSize;
     const take = Math.min(end - at, data.chunkSize - from);
-    const chunk = chunkAt(data, index);
-    const bytes = chunk === null ? undefined : chunk instanceof Uint8Array ? chunk : store.get(chunk);
+    const bytes = chunkBytes(store, chunkAt(data, index));
     const destination = targetOffset + at - offset;
     const available = bytes ? Math.max(0, Math.min(take, bytes.length - from)) : 0;
     if (bytes && available > 0) target.set(bytes.subarray(from, from + available), destination);
@@ -68,11 +107,13 @@ export function readFileData(store: BlobStore, data: FileData, offset: number, l
 /** A writable copy of chunk `index`, chunkSize long, zero beyond the file's current end. */
 function dirtyChunk(store: BlobStore, data: FileData, index: number): Uint8Array {
   const chunk = chunkAt(data, index);
-  if (chunk instanceof Uint8Array) return chunk;
-  const buffer = new Uint8Array(data.chunkSize);
-  readFileData(store, data, index * data.chunkSize, chunkLength(data, index), buffer);
-  data.patch.set(index, buffer);
-  return buffer;
+  if (isDirty(chunk)) return chunk.bytes;
+  const bytes = new Uint8Array(data.chunkSize);
+  readFileData(store, data, index * data.chunkSize, chunkLength(data, index), bytes);
+  // A delta is always taken against a whole stored chunk, never against another delta.
+  const under = chunk === null || typeof chunk === 'string' ? chunk : chunk.under;
+  data.patch.set(index, { kind: 'dirty', bytes, under });
+  return bytes;
 }
 
 export function writeFileData(store: BlobStore, data: FileData, offset: number, bytes: Uint8Array): void {
@@ -83,12 +124,7 @@ export function writeFileData(store: BlobStore, data: FileData, offset: number, 
     const index = Math.floor(at / data.chunkSize);
     const from = at - index * data.chunkSize;
     const take = Math.min(end - at, data.chunkSize - from);
-    const source = bytes.subarray(at - offset, at - offset + take);
-    if (from === 0 && take === data.chunkSize) {
-      data.patch.set(index, source.slice());
-    } else {
-      dirtyChunk(store, data, index).set(source, from);
-    }
+    dirtyChunk(store, data, index).set(bytes.subarray(at - offset, at - offset + take), from);
     at += take;
   }
   data.size = Math.max(data.size, end);
@@ -109,31 +145,44 @@ export function truncateFileData(store: BlobStore, data: FileData, size: number)
 
 function countDirty(data: FileData): number {
   let count = 0;
-  for (const chunk of data.patch.values()) if (chunk instanceof Uint8Array) count++;
+  for (const chunk of data.patch.values()) if (isDirty(chunk)) count++;
   return count;
 }
 
-/** Stores dirty chunks as blobs (all but `keep`, the chunk a writer is most likely to touch next). */
+/** Stores dirty chunks (all but `keep`, the chunk a writer is most likely to touch next). */
 export function flushFileData(store: BlobStore, data: FileData, keep = -1): void {
   for (const [index, chunk] of data.patch) {
-    if (!(chunk instanceof Uint8Array) || index === keep) continue;
-    data.patch.set(index, putChunk(store, chunk.subarray(0, chunkLength(data, index))));
+    if (!isDirty(chunk) || index === keep) continue;
+    data.patch.set(index, storeDirty(store, chunk, chunkLength(data, index)));
   }
 }
 
-export function isDirty(data: FileData): boolean {
-  for (const chunk of data.patch.values()) if (chunk instanceof Uint8Array) return true;
+function storeDirty(store: BlobStore, dirty: Dirty, length: number): Chunk {
+  const bytes = dirty.bytes.subarray(0, length);
+  const under = dirty.under === null ? undefined : store.get(dirty.under);
+  if (!under || under.length !== length) return putChunk(store, bytes);
+  let first = 0;
+  while (first < length && bytes[first] === under[first]) first++;
+  if (first === length) return dirty.under!;
+  let last = length - 1;
+  while (bytes[last] === under[last]) last--;
+  if (last - first + 1 > length * MAX_DELTA_SHARE) return putChunk(store, bytes);
+  return { kind: 'delta', under: dirty.under, offset: first, bytes: store.put(bytes.subarray(first, last + 1)) };
+}
+
+export function hasDirtyChunks(data: FileData): boolean {
+  for (const chunk of data.patch.values()) if (isDirty(chunk)) return true;
   return false;
 }
 
-/** The file as immutable content (flush first: dirty chunks are not allowed here). */
-export function fileDataContent(data: FileData): Content {
+/** The file as immutable content: every chunk a whole blob (flush first). */
+export function fileDataContent(store: BlobStore, data: FileData): Content {
   const chunks: (Digest | null)[] = [];
   const count = Math.ceil(data.size / data.chunkSize);
   for (let index = 0; index < count; index++) {
     const chunk = chunkAt(data, index);
-    if (chunk instanceof Uint8Array) throw new Error('fileDataContent of a file with dirty chunks');
-    chunks.push(chunk);
+    if (isDirty(chunk)) throw new Error('fileDataContent of a file with dirty chunks');
+    chunks.push(chunk === null || typeof chunk === 'string' ? chunk : putChunk(store, chunkBytes(store, chunk)!));
   }
   return { size: data.size, chunkSize: data.chunkSize, chunks };
 }
