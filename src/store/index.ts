@@ -11,4 +11,5 @@ export { DirBlobStore, type DirBlobStoreOptions } from './dir.js';
 export { type Digest, type HashFn, xxh64, toDigest, parseDigest, isDigest } from './digest.js';
 export { BlobError, type BlobFault } from './errors.js';
 export * from './chunk.js';
+export { ContentWriter } from './content-writer.js';
 export { collectGarbage, type GcResult } from './gc.js';

@@ -1,0 +1,52 @@
+import type { BlobStore } from './blob-store.js';
+import { type Content, DEFAULT_CHUNK_SIZE, putChunk } from './chunk.js';
+import type { Digest } from './digest.js';
+
+/**
+ * Stores bytes that arrive in pieces of any size (a stream, a tar member) as chunked content,
+ * holding at most one chunk in memory: a multi-GiB file is never buffered whole.
+ */
+export class ContentWriter {
+  private readonly chunks: (Digest | null)[] = [];
+  private readonly buffer: Uint8Array;
+  private filled = 0;
+  private size = 0;
+
+  constructor(
+    private readonly store: BlobStore,
+    readonly chunkSize = DEFAULT_CHUNK_SIZE,
+  ) {
+    if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new RangeError(`bad chunk size ${chunkSize}`);
+    this.buffer = new Uint8Array(chunkSize);
+  }
+
+  write(bytes: Uint8Array): void {
+    let at = 0;
+    while (at < bytes.length) {
+      // Whole chunks straight from the caller's bytes: no copy (the store keeps its own).
+      if (this.filled === 0 && bytes.length - at >= this.chunkSize) {
+        this.chunks.push(putChunk(this.store, bytes.subarray(at, at + this.chunkSize)));
+        at += this.chunkSize;
+        continue;
+      }
+      const take = Math.min(this.chunkSize - this.filled, bytes.length - at);
+      this.buffer.set(bytes.subarray(at, at + take), this.filled);
+      this.filled += take;
+      at += take;
+      if (this.filled === this.chunkSize) {
+        this.chunks.push(putChunk(this.store, this.buffer));
+        this.filled = 0;
+      }
+    }
+    this.size += bytes.length;
+  }
+
+  /** The content written so far, the short last chunk stored. Write nothing after this. */
+  finish(): Content {
+    if (this.filled > 0) {
+      this.chunks.push(putChunk(this.store, this.buffer.subarray(0, this.filled)));
+      this.filled = 0;
+    }
+    return { size: this.size, chunkSize: this.chunkSize, chunks: this.chunks };
+  }
+}
