@@ -4,6 +4,7 @@ import { type BlobStore, DEFAULT_CHUNK_SIZE } from '../store/index.js';
 import { nowNs } from './clock.js';
 import { CowMap } from './cow-map.js';
 import {
+  cloneFileData,
   fileDataFrom,
   flushFileData,
   newFileData,
@@ -350,6 +351,8 @@ export class UnionView {
     if (isDir && (target.ancestors.includes(ino) || target.dir === ino)) throw fail('EINVAL');
     const replaced = this.lookup(target.dir, target.name);
     if (replaced === ino) return;
+    // Linux checks this before the kinds: a target that contains the source is not empty.
+    if (replaced !== undefined && source.ancestors.includes(replaced)) throw fail('ENOTEMPTY');
     if (replaced !== undefined) {
       const replacedIsDir = this.kindOf(replaced) === 'dir';
       if (isDir && !replacedIsDir) throw fail('ENOTDIR');
@@ -390,6 +393,22 @@ export class UnionView {
     const file = this.ownFile(ino);
     truncateFileData(this.store, file.data, size);
     this.dirtyFiles.add(ino);
+    this.touch(file);
+  }
+
+  /**
+   * Gives file `target` the content of file `source` by sharing its chunks: nothing is copied or
+   * stored again (copyFile, COPYFILE_FICLONE). A lower source stays the target's origin; an upper
+   * one is flushed first, so the two never share a chunk that can still change.
+   */
+  clone(source: number, target: number): void {
+    const from = this.inode(source);
+    if (from.kind === 'dir') throw new ErrnoError('EISDIR');
+    if (from.kind !== 'file') throw new ErrnoError('EINVAL');
+    if ('data' in from) this.flushInode(source);
+    const file = this.ownFile(target);
+    file.data = 'data' in from ? cloneFileData(from.data) : fileDataFrom(from.content, source);
+    this.dirtyFiles.delete(target);
     this.touch(file);
   }
 

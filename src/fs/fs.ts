@@ -1,0 +1,401 @@
+import { posix } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ErrnoError, isErrno } from '../errno.js';
+import {
+  encode,
+  encodeName,
+  toBoolean,
+  toData,
+  toInt,
+  toMode,
+  toOptions,
+  toPath,
+  toTimeNs,
+} from './args.js';
+import { constants } from './constants.js';
+import { Dir } from './dir.js';
+import { edge, invalidArgType } from './errors.js';
+import { FileFs } from './files.js';
+import { realpathIn } from './realpath.js';
+import { type BigIntStats, Dirent, type Stats } from './stats.js';
+import { type CpOptions, type RmOptions, cpSync, rmSync } from './tree.js';
+
+const { F_OK, W_OK, X_OK } = constants;
+
+export interface StatOptions {
+  bigint?: boolean;
+  throwIfNoEntry?: boolean;
+}
+
+export interface XattrOptions {
+  /** Follow a symlink in the last component (getxattr) or act on the link (lgetxattr). Default true. */
+  follow?: boolean;
+  encoding?: BufferEncoding | 'buffer';
+  /** setxattr: 'create' fails with EEXIST if the attribute exists, 'replace' with ENODATA if not. */
+  flag?: 'create' | 'replace';
+}
+
+/**
+ * The sync core of the Node fs surface over a union view: every call is Node's sync form
+ * (`statSync`, `renameSync`, ...), parses its arguments like Node, translates to the view's
+ * path or inode operations, and stamps the syscall and the caller's paths on core errors. It
+ * never decides a union rule itself (copy-up, whiteouts, rename), the view does.
+ *
+ * This file holds the operations by path; files.ts those on open files.
+ */
+export class LayerFs extends FileFs {
+  // ---- looking -----------------------------------------------------------------------------------
+
+  existsSync(path: unknown): boolean {
+    // Node's existsSync answers false for anything that fails, bad arguments included.
+    try {
+      return this.view.exists(this.abs(toPath(path)));
+    } catch {
+      return false;
+    }
+  }
+
+  accessSync(path: unknown, mode?: unknown): void {
+    const p = toPath(path);
+    const wanted = mode === undefined || mode === null ? F_OK : toInt(mode, 'mode', 0, 7);
+    try {
+      const ino = this.inoOf(p);
+      // The fs acts as root (it owns every file it creates as uid 0): reading and writing are
+      // always allowed, executing needs an x bit somewhere, writing a read-only view is EROFS.
+      if (wanted & W_OK && this.readOnly) throw new ErrnoError('EROFS');
+      if (wanted & X_OK) {
+        const stat = this.view.stat(ino);
+        if (stat.kind !== 'dir' && (stat.mode & 0o111) === 0) throw new ErrnoError('EACCES');
+      }
+    } catch (error) {
+      throw edge(error, 'access', p);
+    }
+  }
+
+  statSync(path: unknown, options?: StatOptions): Stats | BigIntStats | undefined {
+    return this.statPath(path, options, true, 'stat');
+  }
+
+  lstatSync(path: unknown, options?: StatOptions): Stats | BigIntStats | undefined {
+    return this.statPath(path, options, false, 'lstat');
+  }
+
+  private statPath(path: unknown, options: StatOptions | undefined, follow: boolean, syscall: string): Stats | BigIntStats | undefined {
+    const p = toPath(path);
+    let ino: number;
+    try {
+      ino = this.inoOf(p, follow);
+    } catch (error) {
+      if (options?.throwIfNoEntry === false && (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR'))) return undefined;
+      throw edge(error, syscall, p);
+    }
+    return this.statsOf(ino, options?.bigint === true);
+  }
+
+  readdirSync(path: unknown, options?: unknown): (string | Buffer | Dirent<string | Buffer>)[] {
+    const p = toPath(path);
+    const { encoding, withFileTypes, recursive } = toOptions(options, { withFileTypes: false as unknown, recursive: false as unknown });
+    const typed = toBoolean(withFileTypes, 'options.withFileTypes', false);
+    const out: (string | Buffer | Dirent<string | Buffer>)[] = [];
+    // Breadth first, as Node's recursive readdir lists: a directory's entries, then each subdirectory's.
+    const queue: { ino: number; prefix: string; parentPath: string }[] = [];
+    try {
+      queue.push({ ino: this.inoOf(p), prefix: '', parentPath: p });
+      for (let next = 0; next < queue.length; next++) {
+        const { ino, prefix, parentPath } = queue[next]!;
+        for (const entry of this.view.readdir(ino)) {
+          const relative = prefix + entry.name;
+          out.push(typed ? new Dirent(encodeName(entry.name, encoding), entry.kind, parentPath) : encodeName(relative, encoding));
+          if (recursive === true && entry.kind === 'dir') queue.push({ ino: entry.ino, prefix: `${relative}/`, parentPath: posix.join(parentPath, entry.name) });
+        }
+      }
+    } catch (error) {
+      throw edge(error, 'scandir', queue.length <= 1 ? p : posix.join(p, queue[queue.length - 1]!.prefix));
+    }
+    return out;
+  }
+
+  opendirSync(path: unknown, options?: { encoding?: BufferEncoding; bufferSize?: number; recursive?: boolean }): Dir {
+    const p = toPath(path);
+    let entries: Dirent<string | Buffer>[];
+    try {
+      entries = this.readdirSync(p, { withFileTypes: true, recursive: options?.recursive === true, encoding: options?.encoding }) as Dirent[];
+    } catch (error) {
+      // Node's opendir names no path in its errors.
+      if (error instanceof ErrnoError) error.path = undefined;
+      throw edge(error, 'opendir');
+    }
+    return new Dir(p, entries);
+  }
+
+  readlinkSync(path: unknown, options?: unknown): string | Buffer {
+    const p = toPath(path);
+    const { encoding } = toOptions(options, {});
+    try {
+      return encodeName(this.view.readlink(this.inoOf(p, false)), encoding);
+    } catch (error) {
+      throw edge(error, 'readlink', p);
+    }
+  }
+
+  /** The canonical path inside the container (never a host path), as fs.realpathSync walks it. */
+  realpathSync(path: unknown, options?: unknown): string | Buffer {
+    const p = toPath(path);
+    const { encoding } = toOptions(options, {});
+    try {
+      return encodeName(realpathIn(this.view, this.abs(p)), encoding);
+    } catch (error) {
+      throw edge(error, 'realpath', p);
+    }
+  }
+
+  // ---- names -------------------------------------------------------------------------------------
+
+  mkdirSync(path: unknown, options?: unknown): string | undefined {
+    const p = toPath(path);
+    const given = typeof options === 'number' || typeof options === 'string' ? { mode: options } : ((options ?? {}) as { mode?: unknown; recursive?: unknown });
+    const recursive = toBoolean(given.recursive, 'options.recursive', false);
+    const mode = toMode(given.mode, 'mode', 0o777) & ~this.umask;
+    try {
+      if (recursive) return this.mkdirp(p, mode);
+      const full = this.abs(p);
+      this.view.mkdir(full, mode);
+      this.changed('rename', full);
+      return undefined;
+    } catch (error) {
+      throw edge(error, 'mkdir', p);
+    }
+  }
+
+  /** mkdir -p: answers the first directory it made, spelled as the caller spelled the path. */
+  private mkdirp(path: string, mode: number): string | undefined {
+    const names = this.abs(path).split('/').filter((name) => name !== '');
+    const spelled = path.split('/').filter((name) => name !== '');
+    let first: string | undefined;
+    for (let depth = 1; depth <= names.length; depth++) {
+      const prefix = `/${names.slice(0, depth).join('/')}`;
+      let ino: number | undefined;
+      try {
+        ino = this.view.resolve(prefix, { follow: true });
+      } catch (error) {
+        if (!isErrno(error, 'ENOENT')) throw error;
+      }
+      if (ino !== undefined) {
+        if (this.view.kindOf(ino) !== 'dir') throw new ErrnoError(depth === names.length ? 'EEXIST' : 'ENOTDIR');
+        continue;
+      }
+      this.view.mkdir(prefix, mode);
+      this.changed('rename', prefix);
+      if (first === undefined) {
+        const own = spelled.slice(0, spelled.length - (names.length - depth)).join('/');
+        first = path.startsWith('/') ? `/${own}` : own;
+      }
+    }
+    return first;
+  }
+
+  mkdtempSync(prefix: unknown, options?: unknown): string | Buffer {
+    const p = toPath(prefix, 'prefix');
+    const { encoding } = toOptions(options, {});
+    for (;;) {
+      const name = p + randomName();
+      try {
+        const full = this.abs(name);
+        this.view.mkdir(full, 0o700 & ~this.umask);
+        this.changed('rename', full);
+        return encodeName(name, encoding);
+      } catch (error) {
+        if (!isErrno(error, 'EEXIST')) throw edge(error, 'mkdtemp', `${p}XXXXXX`);
+      }
+    }
+  }
+
+  rmdirSync(path: unknown, options?: { recursive?: boolean }): void {
+    const p = toPath(path);
+    if (options?.recursive === true) return this.rmSync(p, { recursive: true });
+    const full = this.abs(p);
+    try {
+      // rmdir("d/.") is EINVAL and rmdir("d/..") ENOTEMPTY on Linux; the core would remove d.
+      const last = p.split('/').filter((name) => name !== '').pop();
+      if (last === '.') throw new ErrnoError('EINVAL');
+      if (last === '..') throw new ErrnoError('ENOTEMPTY');
+      this.view.rmdir(full);
+    } catch (error) {
+      throw edge(error, 'rmdir', p);
+    }
+    this.changed('rename', full);
+  }
+
+  rmSync(path: unknown, options?: RmOptions): void {
+    rmSync(this, toPath(path), options);
+  }
+
+  unlinkSync(path: unknown): void {
+    const p = toPath(path);
+    const full = this.abs(p);
+    try {
+      // "f/" names a directory: ENOTDIR for a file, EISDIR for a directory, as Linux answers.
+      if (full.endsWith('/')) {
+        this.view.resolve(full, { follow: false });
+        throw new ErrnoError('EISDIR');
+      }
+      this.view.unlink(full);
+    } catch (error) {
+      throw edge(error, 'unlink', p);
+    }
+    this.changed('rename', full);
+  }
+
+  renameSync(oldPath: unknown, newPath: unknown): void {
+    const from = toPath(oldPath, 'oldPath');
+    const to = toPath(newPath, 'newPath');
+    const [source, target] = [this.abs(from), this.abs(to)];
+    try {
+      if (source.endsWith('/')) this.view.resolve(source, { follow: false });
+      this.view.rename(source, target);
+    } catch (error) {
+      throw edge(error, 'rename', from, to);
+    }
+    this.changed('rename', source);
+    this.changed('rename', target);
+  }
+
+  linkSync(existingPath: unknown, newPath: unknown): void {
+    const from = toPath(existingPath, 'existingPath');
+    const to = toPath(newPath, 'newPath');
+    try {
+      this.view.link(this.abs(from), this.abs(to));
+    } catch (error) {
+      throw edge(error, 'link', from, to);
+    }
+    this.changed('rename', this.abs(to));
+    this.changed('change', this.abs(from));
+  }
+
+  symlinkSync(target: unknown, path: unknown, _type?: unknown): void {
+    const t = toPath(target, 'target');
+    const p = toPath(path);
+    try {
+      this.view.symlink(t, this.abs(p));
+    } catch (error) {
+      throw edge(error, 'symlink', t, p);
+    }
+    this.changed('rename', this.abs(p));
+  }
+
+  cpSync(src: unknown, dest: unknown, options?: CpOptions): void {
+    cpSync(this, toPath(src, 'src'), toPath(dest, 'dest'), options);
+  }
+
+  // ---- metadata ----------------------------------------------------------------------------------
+
+  chmodSync(path: unknown, mode: unknown): void {
+    this.onPath(path, 'chmod', true, (ino) => this.view.chmod(ino, toMode(mode, 'mode', undefined)));
+  }
+
+  /** chmod of a symlink itself: Linux has no lchmod, but a layer keeps a link's mode bits. */
+  lchmodSync(path: unknown, mode: unknown): void {
+    this.onPath(path, 'lchmod', false, (ino) => this.view.chmod(ino, toMode(mode, 'mode', undefined)));
+  }
+
+  chownSync(path: unknown, uid: unknown, gid: unknown): void {
+    const [u, g] = [toInt(uid, 'uid', -1, 0xffffffff), toInt(gid, 'gid', -1, 0xffffffff)];
+    this.onPath(path, 'chown', true, (ino) => this.view.chown(ino, u, g));
+  }
+
+  lchownSync(path: unknown, uid: unknown, gid: unknown): void {
+    const [u, g] = [toInt(uid, 'uid', -1, 0xffffffff), toInt(gid, 'gid', -1, 0xffffffff)];
+    this.onPath(path, 'lchown', false, (ino) => this.view.chown(ino, u, g));
+  }
+
+  utimesSync(path: unknown, atime: unknown, mtime: unknown): void {
+    const [a, m] = [toTimeNs(atime), toTimeNs(mtime)];
+    this.onPath(path, 'utime', true, (ino) => this.view.utimes(ino, a, m));
+  }
+
+  lutimesSync(path: unknown, atime: unknown, mtime: unknown): void {
+    const [a, m] = [toTimeNs(atime), toTimeNs(mtime)];
+    this.onPath(path, 'lutime', false, (ino) => this.view.utimes(ino, a, m));
+  }
+
+  /** Resolves a path and changes its inode; errors carry the syscall and the caller's path. */
+  private onPath<T>(path: unknown, syscall: string, follow: boolean, action: (ino: number) => T): T {
+    const p = toPath(path);
+    let result: T;
+    try {
+      result = action(this.inoOf(p, follow));
+    } catch (error) {
+      throw edge(error, syscall, p);
+    }
+    this.changed('change', this.abs(p));
+    return result;
+  }
+
+  // ---- extended attributes (no Node API: modelled on getxattr(2) and friends) ------------------
+
+  getxattrSync(path: unknown, name: unknown, options?: XattrOptions): Buffer | string {
+    const key = toName(name);
+    const follow = options?.follow !== false;
+    const p = toPath(path);
+    try {
+      const value = this.view.xattrs(this.inoOf(p, follow)).get(key);
+      if (value === undefined) throw new ErrnoError('ENODATA');
+      return encode(Buffer.from(value), options?.encoding);
+    } catch (error) {
+      throw edge(error, follow ? 'getxattr' : 'lgetxattr', p);
+    }
+  }
+
+  setxattrSync(path: unknown, name: unknown, value: unknown, options?: XattrOptions): void {
+    const key = toName(name);
+    const bytes = toData(value, options?.encoding);
+    const follow = options?.follow !== false;
+    this.onPath(path, follow ? 'setxattr' : 'lsetxattr', follow, (ino) => this.view.setxattr(ino, key, bytes, options?.flag));
+  }
+
+  listxattrSync(path: unknown, options?: XattrOptions): string[] {
+    const follow = options?.follow !== false;
+    const p = toPath(path);
+    try {
+      return [...this.view.xattrs(this.inoOf(p, follow)).keys()];
+    } catch (error) {
+      throw edge(error, follow ? 'listxattr' : 'llistxattr', p);
+    }
+  }
+
+  removexattrSync(path: unknown, name: unknown, options?: XattrOptions): void {
+    const key = toName(name);
+    const follow = options?.follow !== false;
+    this.onPath(path, follow ? 'removexattr' : 'lremovexattr', follow, (ino) => this.view.removexattr(ino, key));
+  }
+
+  // ---- working directory -------------------------------------------------------------------------
+
+  chdir(path: unknown): void {
+    const p = toPath(path, 'directory');
+    try {
+      if (this.view.kindOf(this.inoOf(p)) !== 'dir') throw new ErrnoError('ENOTDIR');
+      this.cwdPath = realpathIn(this.view, this.abs(p));
+    } catch (error) {
+      throw edge(error, 'chdir', p);
+    }
+  }
+
+  cwd(): string {
+    return this.cwdPath;
+  }
+}
+
+function toName(value: unknown): string {
+  if (typeof value !== 'string') throw invalidArgType('name', 'of type string', value);
+  return value;
+}
+
+const NAME_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** Six random characters, as mkdtemp(3) puts in place of XXXXXX. */
+function randomName(): string {
+  let name = '';
+  for (const byte of randomBytes(6)) name += NAME_CHARS[byte % NAME_CHARS.length];
+  return name;
+}
