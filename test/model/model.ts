@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { Container, Image, MemoryBlobStore, layerFromSpec } from '../../src/index.js';
-import { ContainerTarget, MemfsTarget, type Op, containerTree, memfsTree } from './ops.js';
+import { ContainerTarget, MemfsTarget, type Op, containerTree, fsTree } from './ops.js';
 
 // The image: two layers, with a whiteout, an overridden file and a merged directory.
-const lower = { '/a/x': 'ax', '/a/y': 'ay', '/b/x': 'bx', '/f': 'f0', '/gone': 'g' };
-const upper = { '/a/z': 'az', '/f': 'f1', '/gone': { kind: 'whiteout' } as const, '/c': { kind: 'dir' } as const };
+export const lower = { '/a/x': 'ax', '/a/y': 'ay', '/b/x': 'bx', '/f': 'f0', '/gone': 'g' };
+export const upper = { '/a/z': 'az', '/f': 'f1', '/gone': { kind: 'whiteout' } as const, '/c': { kind: 'dir' } as const };
 const merged: Record<string, string | null> = { '/a/x': 'ax', '/a/y': 'ay', '/a/z': 'az', '/b/x': 'bx', '/f': 'f1', '/c': null };
 
 const name = fc.constantFrom('a', 'b', 'c', 'f', 'x', 'y');
@@ -33,14 +33,14 @@ export function check(ops: Op[]): void {
   const image = new Image([layerFromSpec(store, lower), layerFromSpec(store, upper)]);
   const subject = new ContainerTarget(new Container(image, store));
   const reference = new MemfsTarget(merged);
-  expect(containerTree(subject.container)).toEqual(memfsTree(reference.vol));
+  expect(containerTree(subject.container)).toEqual(fsTree(reference.vol as never));
   const left: { container: Container; tree: Record<string, string> }[] = [];
   for (const [index, step] of ops.entries()) {
     const before = subject.container;
     const got = subject.apply(step);
     const want = reference.apply(step);
     expect(got, `step ${index} ${JSON.stringify(step)}`).toBe(want);
-    expect(containerTree(subject.container), `after step ${index} ${JSON.stringify(step)}`).toEqual(memfsTree(reference.vol));
+    expect(containerTree(subject.container), `after step ${index} ${JSON.stringify(step)}`).toEqual(fsTree(reference.vol as never));
     if (step.op === 'fork') left.push({ container: before, tree: containerTree(before) });
   }
   for (const { container, tree } of left) expect(containerTree(container)).toEqual(tree);

@@ -135,6 +135,7 @@ export class MemfsTarget {
     const fromDir = this.isDir(from);
     if (fromDir && to !== from && (to + '/').startsWith(from + '/')) throw new ErrnoError('EINVAL');
     if (!this.exists(to) || this.vol.lstatSync(to).ino === this.vol.lstatSync(from).ino) return;
+    if (this.isDir(to) && (from + '/').startsWith(to + '/')) throw new ErrnoError('ENOTEMPTY');
     const toDir = this.isDir(to);
     if (fromDir && !toDir) throw new ErrnoError('ENOTDIR');
     if (!fromDir && toDir) throw new ErrnoError('EISDIR');
@@ -243,15 +244,16 @@ export function containerTree(c: Container): Record<string, string> {
   return out;
 }
 
-export function memfsTree(vol: InstanceType<typeof Volume>): Record<string, string> {
+/** The same description of a tree read through any node:fs-like API, below `root`. */
+export function fsTree(fs: Pick<typeof import('node:fs'), 'readdirSync' | 'lstatSync' | 'readFileSync' | 'readlinkSync'>, root = ''): Record<string, string> {
   const out: Record<string, string> = {};
   const firstName = new Map<number, string>();
   const visit = (dir: string) => {
-    for (const name of (vol.readdirSync(dir) as string[]).map(String).sort()) {
-      const path = `${dir === '/' ? '' : dir}/${name}`;
-      const stat = vol.lstatSync(path);
+    for (const name of (fs.readdirSync(`${root}${dir}` || '/') as unknown[]).map(String).sort()) {
+      const path = `${dir}/${name}`;
+      const stat = fs.lstatSync(`${root}${path}`);
       const kind = stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : 'file';
-      out[path] = describe(kind, Number(stat.mode) & 0o7777, () => String(vol.readFileSync(path)), () => String(vol.readlinkSync(path)));
+      out[path] = describe(kind, Number(stat.mode) & 0o7777, () => String(fs.readFileSync(`${root}${path}`)), () => String(fs.readlinkSync(`${root}${path}`)));
       if (kind === 'file') {
         const first = firstName.get(Number(stat.ino));
         if (first === undefined) firstName.set(Number(stat.ino), path);
@@ -260,7 +262,7 @@ export function memfsTree(vol: InstanceType<typeof Volume>): Record<string, stri
       if (kind === 'dir') visit(path);
     }
   };
-  visit('/');
+  visit('');
   return out;
 }
 

@@ -33,4 +33,8 @@ describe('model regressions', () => {
       { op: 'mkdir', path: '/a/b/a' },
     ]);
   });
+
+  it('renaming a file onto a directory that contains it is ENOTEMPTY, as Linux says (kernel overlayfs found it)', () => {
+    check([{ op: 'rename', from: '/b/x', to: '/b' }]);
+  });
 });
