@@ -142,11 +142,14 @@ export class LayerFs extends FileFs {
   realpathSync(path: unknown, options?: unknown): string | Buffer {
     const p = toPath(path);
     const { encoding } = toOptions(options, {});
+    let full: string;
     try {
-      return encodeName(realpathIn(this.view, this.abs(p)), encoding);
+      full = this.abs(p);
     } catch (error) {
-      throw edge(error, 'realpath', p);
+      throw edge(error, 'lstat', p);
     }
+    // realpathIn stamps its own errors (lstat of the part walked, stat of a link), as Node's do.
+    return encodeName(realpathIn(this.view, full), encoding);
   }
 
   // ---- names -------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createInterface, type Interface } from 'node:readline';
 import { constants } from './constants.js';
-import { fail } from './errors.js';
+import { fail, invalidArgType } from './errors.js';
 import type { LayerFs } from './fs.js';
 import { OPS, type Op, PROMISE_OPS, SHAPES, type Shape } from './ops.js';
 import { ReadStream, type ReadStreamOptions, WriteStream, type WriteStreamOptions } from './streams.js';
@@ -131,7 +131,11 @@ export function createPromises(core: LayerFs): Record<string, unknown> {
   for (const op of OPS) calls[op] = promisify(sync[`${op}Sync`]!.bind(core), SHAPES[op]);
   calls.open = promisify(sync.openSync!.bind(core), undefined, (fd) => new FileHandle(fd as number, calls, core));
   const promises: Record<string, unknown> = { constants };
-  for (const op of PROMISE_OPS) promises[op] = calls[op];
+  for (const op of PROMISE_OPS) {
+    // fs/promises takes paths (or a FileHandle), never a bare fd number.
+    promises[op] = (...args: unknown[]) =>
+      typeof args[0] === 'number' ? Promise.reject(invalidArgType('path', 'of type string or an instance of Buffer or URL', args[0])) : calls[op](...args);
+  }
   promises.watch = (filename: unknown, options?: unknown) => watchAsync(core, filename, options);
   return promises;
 }

@@ -128,13 +128,10 @@ export class ReadStream extends Readable {
       this.destroy(error as Error);
       return;
     }
-    if (read === 0) {
-      this.push(null);
-      return;
-    }
     if (this.pos !== undefined) this.pos += read;
     this.bytesRead += read;
-    this.push(buffer.subarray(0, read));
+    // Delivered on the next tick, as Node's thread-pool reads arrive: one chunk per read.
+    process.nextTick(() => this.push(read === 0 ? null : buffer.subarray(0, read)));
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

@@ -1,0 +1,20 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FIXTURE, writeSpec } from '../fixture.js';
+import type { Target } from './target.js';
+
+/** Real node:fs on a temporary directory: the reference the suite itself is checked against. */
+export const node: Target = {
+  name: 'node:fs',
+  lacks: {
+    xattr: 'skip',
+    lchmod: 'skip',
+    ...(process.getuid?.() === 0 ? {} : { chown: 'skip' as const }),
+  },
+  setup: async () => {
+    const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-conformance-')));
+    writeSpec(root, FIXTURE);
+    return { fs, root, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
+  },
+};

@@ -1,0 +1,32 @@
+import type * as NodeFs from 'node:fs';
+
+/** The fs surface the suite uses: node:fs's own, which every target must answer like. */
+export type FsLike = typeof NodeFs;
+
+/** Things a target may lack; the suite skips or marks todo the tests that need them. */
+export type Feature =
+  /** getxattr/setxattr/listxattr/removexattr (Node has no API for them). */
+  | 'xattr'
+  /** lchmod: Linux has none, so Node leaves fs.lchmod undefined there. */
+  | 'lchmod'
+  /** fs.watch events for changes made through the same fs. */
+  | 'watch'
+  /** chown to another user (needs root on a real filesystem). */
+  | 'chown';
+
+export interface Target {
+  name: string;
+  /** What the target cannot do: 'skip' (never will) or 'todo' (not yet). */
+  lacks?: Partial<Record<Feature, 'skip' | 'todo'>>;
+  /** Why the target cannot run on this machine (FUSE without /dev/fuse), or undefined when it can. */
+  unavailable?(): string | undefined;
+  /** A fresh tree holding the fixture, private to one test. */
+  setup(): Promise<Handle>;
+}
+
+export interface Handle {
+  fs: FsLike;
+  /** Prefix that turns a fixture path ('/dir/a.txt') into the target's path ('' in memory). */
+  root: string;
+  cleanup(): Promise<void> | void;
+}
