@@ -1,0 +1,160 @@
+import { ErrnoError, errnoNumber } from '../errno.js';
+import { BlobError } from '../store/index.js';
+import type { UnionView } from '../union/index.js';
+import { HandleTable } from './handles.js';
+
+type Reply = (result: number, ...values: unknown[]) => void;
+
+export interface OpHooks {
+  /** After a program's fsync: persist the container (its data must survive a crash). */
+  onSync?: () => void;
+  /** Something that is not an ErrnoError went wrong: a bug, answered as EIO. */
+  onError?: (error: unknown, op: string, path: string) => void;
+}
+
+const S_IFMT = 0o170000;
+const KINDS = new Map<number, 'file' | 'chardev' | 'blockdev' | 'fifo' | 'socket'>([
+  [0o100000, 'file'],
+  [0o020000, 'chardev'],
+  [0o060000, 'blockdev'],
+  [0o010000, 'fifo'],
+  [0o140000, 'socket'],
+]);
+// The xattr flags of setxattr(2).
+const XATTR_CREATE = 1;
+const XATTR_REPLACE = 2;
+
+/** A union has no fixed capacity: it reports a large, mostly free volume so programs write. */
+export const STATFS = { bsize: 4096, frsize: 4096, blocks: 2 ** 31, bfree: 2 ** 30, bavail: 2 ** 30, files: 2 ** 31, ffree: 2 ** 30, favail: 2 ** 30, fsid: 0x6c667300, flag: 0, namemax: 255 };
+
+/** The answer FUSE expects for an error: a negative errno. */
+export function errnoOf(error: unknown): number {
+  if (error instanceof ErrnoError) return error.errno;
+  if (error instanceof BlobError) return -errnoNumber('EIO');
+  return -errnoNumber('EIO');
+}
+
+/**
+ * The fuse-native operation table of a union view. It only translates: paths to inodes, FUSE's
+ * arguments to the view's, errors to negative errno. Union rules live in the view. Paths are
+ * never followed at the last component: the kernel resolves symlinks itself.
+ */
+export function unionOps(view: UnionView, hooks: OpHooks = {}) {
+  const handles = new HandleTable();
+  const at = (path: string) => view.resolve(path, { follow: false });
+  const byHandle = (fd: number) => {
+    const ino = handles.ino(fd);
+    if (ino === undefined) throw new ErrnoError('EBADF');
+    return ino;
+  };
+  /** Runs an op; the reply gets 0 and the values, or the negative errno. */
+  const run = (op: string, path: string, reply: Reply, work: () => unknown[] | void) => {
+    let values: unknown[] | void;
+    try {
+      values = work();
+    } catch (error) {
+      if (!(error instanceof ErrnoError)) hooks.onError?.(error, op, path);
+      return reply(errnoOf(error));
+    }
+    return reply(0, ...(values ?? []));
+  };
+  /** Read and write answer with a byte count, or a negative errno. */
+  const count = (op: string, path: string, reply: Reply, work: () => number) => {
+    try {
+      return reply(work());
+    } catch (error) {
+      if (!(error instanceof ErrnoError)) hooks.onError?.(error, op, path);
+      return reply(errnoOf(error));
+    }
+  };
+  const attributes = (ino: number) => {
+    const stat = view.stat(ino);
+    return {
+      mode: stat.mode,
+      uid: stat.uid,
+      gid: stat.gid,
+      size: stat.size,
+      nlink: stat.nlink,
+      ino: stat.ino,
+      rdev: stat.rdev,
+      blocks: stat.blocks,
+      blksize: 4096,
+      atime: Number(stat.atime / 1_000_000n),
+      mtime: Number(stat.mtime / 1_000_000n),
+      ctime: Number(stat.ctime / 1_000_000n),
+    };
+  };
+  const openInode = (ino: number) => {
+    view.open(ino);
+    return handles.open(ino);
+  };
+
+  return {
+    handles,
+    getattr: (path: string, reply: Reply) => run('getattr', path, reply, () => [attributes(at(path))]),
+    fgetattr: (path: string, fd: number, reply: Reply) => run('fgetattr', path, reply, () => [attributes(byHandle(fd))]),
+    access: (path: string, _mode: number, reply: Reply) => run('access', path, reply, () => void at(path)),
+    readdir: (path: string, reply: Reply) => run('readdir', path, reply, () => [['.', '..', ...view.readdir(at(path)).map((entry) => entry.name)]]),
+    readlink: (path: string, reply: Reply) => run('readlink', path, reply, () => [view.readlink(at(path))]),
+    open: (path: string, _flags: number, reply: Reply) => run('open', path, reply, () => [openInode(at(path))]),
+    create: (path: string, mode: number, reply: Reply) => run('create', path, reply, () => [openInode(view.createFile(path, mode & 0o7777))]),
+    release: (path: string, fd: number, reply: Reply) =>
+      run('release', path, reply, () => {
+        const ino = handles.close(fd);
+        if (ino !== undefined) view.close(ino);
+      }),
+    read: (path: string, fd: number, buffer: Buffer, length: number, position: number, reply: Reply) =>
+      count('read', path, reply, () => view.read(byHandle(fd), position, length, buffer)),
+    write: (path: string, fd: number, buffer: Buffer, length: number, position: number, reply: Reply) =>
+      count('write', path, reply, () => view.write(byHandle(fd), position, buffer.subarray(0, length))),
+    truncate: (path: string, size: number, reply: Reply) => run('truncate', path, reply, () => view.truncate(at(path), size)),
+    ftruncate: (path: string, fd: number, size: number, reply: Reply) => run('ftruncate', path, reply, () => view.truncate(byHandle(fd), size)),
+    flush: (path: string, _fd: number, reply: Reply) => reply(0),
+    fsync: (path: string, _datasync: number, _fd: number, reply: Reply) =>
+      run('fsync', path, reply, () => {
+        view.flush();
+        hooks.onSync?.();
+      }),
+    fsyncdir: (path: string, _datasync: number, _fd: number, reply: Reply) =>
+      run('fsyncdir', path, reply, () => {
+        view.flush();
+        hooks.onSync?.();
+      }),
+    mkdir: (path: string, mode: number, reply: Reply) => run('mkdir', path, reply, () => void view.mkdir(path, mode & 0o7777)),
+    rmdir: (path: string, reply: Reply) => run('rmdir', path, reply, () => view.rmdir(path)),
+    unlink: (path: string, reply: Reply) => run('unlink', path, reply, () => view.unlink(path)),
+    rename: (from: string, to: string, reply: Reply) => run('rename', from, reply, () => view.rename(from, to)),
+    link: (existing: string, path: string, reply: Reply) => run('link', path, reply, () => void view.link(existing, path)),
+    symlink: (target: string, path: string, reply: Reply) => run('symlink', path, reply, () => void view.symlink(target, path)),
+    mknod: (path: string, mode: number, rdev: number, reply: Reply) =>
+      run('mknod', path, reply, () => {
+        const kind = KINDS.get(mode & S_IFMT);
+        if (!kind) throw new ErrnoError('EINVAL', { path });
+        if (kind === 'file') view.createFile(path, mode & 0o7777);
+        else view.mknod(path, kind, mode & 0o7777, rdev);
+      }),
+    chmod: (path: string, mode: number, reply: Reply) => run('chmod', path, reply, () => view.chmod(at(path), mode & 0o7777)),
+    chown: (path: string, uid: number, gid: number, reply: Reply) =>
+      // FUSE passes -1 ("leave unchanged") as an unsigned 32-bit number.
+      run('chown', path, reply, () => view.chown(at(path), uid === 0xffffffff ? -1 : uid, gid === 0xffffffff ? -1 : gid)),
+    utimens: (path: string, atime: number, mtime: number, reply: Reply) =>
+      run('utimens', path, reply, () => view.utimes(at(path), BigInt(Math.round(atime * 1e6)), BigInt(Math.round(mtime * 1e6)))),
+    setxattr: (path: string, name: string, value: Buffer, _position: number, flags: number, reply: Reply) =>
+      run('setxattr', path, reply, () => {
+        // No POSIX ACLs: answering EOPNOTSUPP makes programs (cp -a, tar) fall back to chmod,
+        // where accepting the xattr would silently lose the mode it carries.
+        if (name.startsWith('system.posix_acl_')) throw new ErrnoError('ENOTSUP', { path });
+        const flag = flags & XATTR_CREATE ? 'create' : flags & XATTR_REPLACE ? 'replace' : undefined;
+        view.setxattr(at(path), name, Uint8Array.prototype.slice.call(value), flag);
+      }),
+    getxattr: (path: string, name: string, _position: number, reply: Reply) =>
+      run('getxattr', path, reply, () => {
+        const value = view.xattrs(at(path)).get(name);
+        if (value === undefined) throw new ErrnoError('ENODATA', { path });
+        return [Buffer.from(value)];
+      }),
+    listxattr: (path: string, reply: Reply) => run('listxattr', path, reply, () => [[...view.xattrs(at(path)).keys()]]),
+    removexattr: (path: string, name: string, reply: Reply) => run('removexattr', path, reply, () => view.removexattr(at(path), name)),
+    statfs: (_path: string, reply: Reply) => reply(0, STATFS),
+  };
+}

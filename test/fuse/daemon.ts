@@ -1,0 +1,76 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { LayerSpec } from '../../src/index.js';
+
+/** Why a FUSE mount cannot be tested here, or undefined. */
+export function fuseUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'FUSE tests need Linux';
+  if (!fs.existsSync('/dev/fuse')) return '/dev/fuse is missing';
+  try {
+    execFileSync('which', ['fusermount'], { stdio: 'ignore' });
+  } catch {
+    return 'fusermount is missing (apt-get install fuse3)';
+  }
+  return undefined;
+}
+
+/** A container mounted by a child process (test/fuse/serve.ts); stop() unmounts and saves. */
+export class Daemon {
+  readonly root: string;
+  readonly mountpoint: string;
+  private child: ChildProcess | undefined;
+  private readonly fixture: string;
+  private readonly state: string;
+  log = '';
+
+  constructor(layers: LayerSpec[]) {
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-fuse-'));
+    this.mountpoint = path.join(this.root, 'mnt');
+    this.fixture = path.join(this.root, 'fixture.json');
+    this.state = path.join(this.root, 'state');
+    fs.mkdirSync(this.mountpoint);
+    fs.mkdirSync(this.state);
+    fs.writeFileSync(this.fixture, JSON.stringify(layers));
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'serve.ts'), this.mountpoint, this.fixture, this.state], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.stderr!.on('data', (chunk) => (this.log += chunk));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (chunk) => String(chunk).includes('ready') && resolve());
+      child.on('exit', (code) => reject(new Error(`daemon exited with ${code}: ${this.log}`)));
+    });
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.on('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+    this.child = undefined;
+  }
+
+  /** Kills the daemon without letting it save, then cleans the dead mount. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    await new Promise<void>((resolve) => {
+      child.on('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+    this.child = undefined;
+    execFileSync('fusermount', ['-uz', this.mountpoint]);
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}

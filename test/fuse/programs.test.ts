@@ -1,0 +1,116 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Daemon, fuseUnavailable } from './daemon.js';
+
+const unavailable = fuseUnavailable();
+if (unavailable) console.warn(`SKIPPED: FUSE program tests: ${unavailable}`);
+
+const fixture = [
+  {
+    '/etc/hosts': '127.0.0.1 localhost\n',
+    '/usr/share/doc/readme': 'docs\n'.repeat(100),
+    '/usr/bin/tool': { kind: 'file', data: '#!/bin/sh\necho tool\n', mode: 0o755 },
+    '/usr/lib/libx.so': { kind: 'symlink', target: 'libx.so.1' },
+    '/usr/lib/libx.so.1': 'ELF',
+    '/var/lib/hard': 'shared inode',
+    '/var/lib/hard2': { kind: 'link', target: '/var/lib/hard' },
+    '/src/main.c': '#include <stdio.h>\nint main(void) { printf("compiled on layerfs\\n"); return 0; }\n',
+  },
+  { '/usr/share/doc/extra': 'from the second layer\n', '/etc/hosts': '127.0.0.1 localhost layerfs\n' },
+] as const;
+
+/** Runs a shell command inside the mount and returns its output. */
+function sh(cwd: string, script: string): string {
+  return execFileSync('sh', ['-c', script], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: cwd, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
+}
+
+describe.skipIf(unavailable !== undefined)('ordinary programs on a mounted container', () => {
+  const daemon = new Daemon(fixture as never);
+  let mnt = '';
+  beforeAll(async () => {
+    await daemon.start();
+    mnt = daemon.mountpoint;
+  });
+  afterAll(() => daemon.dispose());
+
+  it('tar packs the merged tree and extracts it again, hard links and symlinks kept', () => {
+    sh(mnt, 'tar cf /tmp/layerfs-test.tar -C . etc usr var && mkdir -p out && tar xf /tmp/layerfs-test.tar -C out && rm /tmp/layerfs-test.tar');
+    expect(fs.readFileSync(path.join(mnt, 'out/etc/hosts'), 'utf8')).toBe('127.0.0.1 localhost layerfs\n');
+    expect(fs.readlinkSync(path.join(mnt, 'out/usr/lib/libx.so'))).toBe('libx.so.1');
+    expect(fs.statSync(path.join(mnt, 'out/var/lib/hard')).ino).toBe(fs.statSync(path.join(mnt, 'out/var/lib/hard2')).ino);
+    expect(fs.readFileSync(path.join(mnt, 'out/usr/share/doc/extra'), 'utf8')).toBe('from the second layer\n');
+  });
+
+  it('hard links of the image show one inode to stat, and du counts them once', () => {
+    expect(fs.statSync(path.join(mnt, 'var/lib/hard')).ino).toBe(fs.statSync(path.join(mnt, 'var/lib/hard2')).ino);
+    expect(fs.statSync(path.join(mnt, 'var/lib/hard')).nlink).toBe(2);
+    const du = sh(mnt, 'du -ab var/lib').split('\n').filter((line) => line.includes('hard'));
+    expect(du).toHaveLength(1);
+  });
+
+  it('cp -a copies a tree with modes, links and times', () => {
+    sh(mnt, 'cp -a usr usr-copy');
+    expect(fs.statSync(path.join(mnt, 'usr-copy/bin/tool')).mode & 0o777).toBe(0o755);
+    expect(fs.readlinkSync(path.join(mnt, 'usr-copy/lib/libx.so'))).toBe('libx.so.1');
+    expect(sh(mnt, 'diff -r usr usr-copy && echo same')).toContain('same');
+  });
+
+  it('find lists and stats every file', () => {
+    const found = sh(mnt, 'find etc usr var -type f -printf "%p %s\\n" | sort');
+    expect(found).toContain('etc/hosts 28');
+    expect(found).toContain('usr/share/doc/readme 500');
+  });
+
+  it('a shell script runs a program from the image and writes files', () => {
+    fs.writeFileSync(path.join(mnt, 'run.sh'), '#!/bin/sh\nfor i in 1 2 3; do echo line $i >> log.txt; done\n./usr/bin/tool >> log.txt\n', { mode: 0o755 });
+    sh(mnt, './run.sh');
+    expect(fs.readFileSync(path.join(mnt, 'log.txt'), 'utf8')).toBe('line 1\nline 2\nline 3\ntool\n');
+  });
+
+  it('cc compiles and links a C file, and the program runs', () => {
+    expect(sh(mnt, 'cc -o src/main src/main.c && ./src/main')).toBe('compiled on layerfs\n');
+  });
+
+  it('git init, add, commit and log work', () => {
+    const log = sh(mnt, 'mkdir repo && cd repo && git init -q && cp ../etc/hosts . && git add hosts && git commit -qm first && echo more >> hosts && git commit -qam second && git log --format=%s && git status --porcelain');
+    expect(log).toBe('second\nfirst\n');
+  });
+
+  it("python's sqlite3 writes a database", () => {
+    const out = sh(mnt, `python3 -c "
+import sqlite3
+db = sqlite3.connect('data.db')
+db.execute('create table t (k integer primary key, v text)')
+db.executemany('insert into t (v) values (?)', [('row %d' % i,) for i in range(2000)])
+db.commit()
+print(db.execute('select count(*), max(k) from t').fetchone())
+db.close()
+"`);
+    expect(out.trim()).toBe('(2000, 2000)');
+  });
+
+  it('everything is still there after unmount and remount', async () => {
+    await daemon.stop();
+    await daemon.start();
+    expect(fs.readFileSync(path.join(mnt, 'log.txt'), 'utf8')).toContain('tool');
+    expect(sh(mnt, './src/main')).toBe('compiled on layerfs\n');
+    expect(sh(mnt, 'cd repo && git log --format=%s')).toBe('second\nfirst\n');
+    expect(sh(mnt, `python3 -c "import sqlite3; print(sqlite3.connect('data.db').execute('select count(*) from t').fetchone()[0])"`).trim()).toBe('2000');
+    expect(fs.statSync(path.join(mnt, 'var/lib/hard')).ino).toBe(fs.statSync(path.join(mnt, 'var/lib/hard2')).ino);
+  });
+
+  it('data a program fsynced survives SIGKILL of the daemon', async () => {
+    sh(mnt, `python3 -c "
+import os
+fd = os.open('synced.txt', os.O_WRONLY | os.O_CREAT, 0o644)
+os.write(fd, b'durable')
+os.fsync(fd)
+os.close(fd)
+"`);
+    await daemon.kill();
+    await daemon.start();
+    expect(fs.readFileSync(path.join(mnt, 'synced.txt'), 'utf8')).toBe('durable');
+  });
+});
