@@ -14,6 +14,7 @@ import { type Inode, type Kind, type Meta, NO_XATTRS, ROOT, WHITEOUT, invalidNam
  */
 const MAGIC = Buffer.from('LFSL');
 const VERSION = 1;
+const MAX_CHUNKS = 2 ** 26;
 export const KINDS: readonly Kind[] = ['file', 'dir', 'symlink', 'chardev', 'blockdev', 'fifo', 'socket'];
 
 /**
@@ -188,6 +189,9 @@ function readContent(input: ByteReader, ino: number): Content {
   const chunkSize = input.uint();
   if (chunkSize === 0) throw new FormatError(`inode ${ino}: chunk size 0`);
   const total = Math.ceil(size / chunkSize);
+  // Holes cost a byte per run, so a hostile size could ask for a chunk list far larger than the
+  // layer; no real file needs more than MAX_CHUNKS (4 TiB at 64 KiB chunks).
+  if (total > MAX_CHUNKS) throw new FormatError(`inode ${ino}: ${total} chunks is more than ${MAX_CHUNKS}`);
   const chunks: (Digest | null)[] = [];
   while (chunks.length < total) {
     const tag = input.byte();
