@@ -10,7 +10,7 @@ import { type BigIntStats, type Stats, zeroStats } from './stats.js';
  * fs.watch, fs.watchFile and fs/promises' watch, for changes made through the same fs object
  * (the core tells every change it makes: a name appearing or going is 'rename', a change of
  * content or metadata is 'change', as inotify reports them). Nothing polls: a watchFile listener
- * is called when a change touches the file, with the Stats before and after.
+ * is called after changes, with the Stats after and before them, when they differ.
  */
 
 export interface WatchOptions {
@@ -166,12 +166,21 @@ export function watchFile(core: LayerFs, filename: unknown, options?: unknown, l
   if (!watched) {
     const watcher = new StatWatcher();
     const entry: Watched = { watcher, previous: statOrZero(core, path, bigint), bigint, stop: () => {} };
-    entry.stop = core.onChange(() => {
+    // Like Node's polling, a listener sees the file as a burst of changes left it: the check runs
+    // once, on the next tick after the first change (creating and writing a file is one event).
+    let pending = false;
+    const check = () => {
+      pending = false;
       const current = statOrZero(core, path, entry.bigint);
       if (!differ(current, entry.previous)) return;
       const previous = entry.previous;
       entry.previous = current;
-      process.nextTick(() => watcher.emit('change', current, previous));
+      watcher.emit('change', current, previous);
+    };
+    entry.stop = core.onChange(() => {
+      if (pending) return;
+      pending = true;
+      process.nextTick(check);
     });
     files.set(path, (watched = entry));
   }
