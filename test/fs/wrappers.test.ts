@@ -97,7 +97,7 @@ describe('promise form', () => {
     }
     await fs.promises.writeFile('/streamed', chunks());
     expect(fs.readFileSync('/streamed', 'utf8')).toBe('abc');
-    await fs.promises.appendFile('/streamed', ['d', 'e']);
+    await fs.promises.appendFile('/streamed', ['d', 'e'] as never);
     expect(fs.readFileSync('/streamed', 'utf8')).toBe('abcde');
   });
 
@@ -112,7 +112,7 @@ describe('promise form', () => {
     const out = await fs.promises.open('/out', 'w');
     const stream = out.createWriteStream();
     stream.end('via handle');
-    await new Promise((resolve) => stream.on('close', resolve));
+    await new Promise((resolve) => stream.on('close', () => resolve(undefined)));
     expect(fs.readFileSync('/out', 'utf8')).toBe('via handle');
   });
 
