@@ -8,7 +8,7 @@ import { LayerFs, type XattrOptions } from './fs.js';
 import { OPS, SHAPES } from './ops.js';
 import { FileHandle, createPromises } from './promises.js';
 import { BigIntStats, Dirent, Stats } from './stats.js';
-import { ReadStream, WriteStream } from './streams.js';
+import { ReadStream, type ReadStreamOptions, WriteStream, type WriteStreamOptions } from './streams.js';
 import { FSWatcher, StatWatcher, unwatchFile, watch, watchFile } from './watch.js';
 
 type Node = typeof NodeFs;
@@ -92,19 +92,10 @@ export type LayerFsApi = Pick<
  */
 export function createFs(view: UnionView, options?: LayerFsOptions): LayerFsApi {
   const core = new LayerFs(view, options);
-  const sync = core as unknown as Record<string, (...args: unknown[]) => unknown>;
-  const fs: Record<string, unknown> = {};
-  for (const op of OPS) {
-    const call = sync[`${op}Sync`]!.bind(core);
-    fs[`${op}Sync`] = call;
-    fs[op] = callbackify(call, SHAPES[op]);
-  }
-  fs.existsSync = core.existsSync.bind(core);
-  fs.exists = callbackifyExists(fs.existsSync as (path: unknown) => boolean);
-  (fs.realpathSync as { native?: unknown }).native = fs.realpathSync;
-  (fs.realpath as { native?: unknown }).native = fs.realpath;
-  Object.assign(fs, {
-    promises: createPromises(core),
+  // Bound functions rather than closures: a test makes an fs object per container, so making one
+  // should cost microseconds (and destructuring `const { readFileSync } = fs` must keep working).
+  const fs: Record<string, unknown> = {
+    core,
     constants,
     F_OK: constants.F_OK,
     R_OK: constants.R_OK,
@@ -119,19 +110,46 @@ export function createFs(view: UnionView, options?: LayerFsOptions): LayerFsApi 
     FileHandle,
     FSWatcher,
     StatWatcher,
-    createReadStream: (path: unknown, opts?: never) => new ReadStream(core, path, opts),
-    createWriteStream: (path: unknown, opts?: never) => new WriteStream(core, path, opts),
-    watch: (filename: unknown, opts?: unknown, listener?: unknown) => watch(core, filename, opts, listener),
-    watchFile: (filename: unknown, opts?: unknown, listener?: unknown) => watchFile(core, filename, opts, listener),
-    unwatchFile: (filename: unknown, listener?: unknown) => unwatchFile(core, filename, listener),
-    chdir: (path: unknown) => core.chdir(path),
-    cwd: () => core.cwd(),
-    umask: (mask?: number) => {
-      const old = core.umask;
-      if (mask !== undefined) core.umask = mask & 0o777;
-      return old;
-    },
-    core,
-  });
+    existsSync: core.existsSync.bind(core),
+    createReadStream: newReadStream.bind(null, core),
+    createWriteStream: newWriteStream.bind(null, core),
+    watch: watch.bind(null, core),
+    watchFile: watchFile.bind(null, core),
+    unwatchFile: unwatchFile.bind(null, core),
+    chdir: core.chdir.bind(core),
+    cwd: core.cwd.bind(core),
+    umask: umask.bind(null, core),
+  };
+  fs.exists = callbackifyExists(fs.existsSync as (path: unknown) => boolean);
+  const sync = core as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const op of OPS) {
+    const call = sync[`${op}Sync`]!.bind(core);
+    fs[`${op}Sync`] = call;
+    fs[op] = callbackify(call, SHAPES[op]);
+  }
+  (fs.realpathSync as { native?: unknown }).native = fs.realpathSync;
+  (fs.realpath as { native?: unknown }).native = fs.realpath;
+  // fs.promises is made on first use, as Node's own is a getter: most fs objects never need it.
+  Object.defineProperty(fs, 'promises', { enumerable: true, get: promisesOf });
   return fs as unknown as LayerFsApi;
+}
+
+const PROMISES = Symbol('promises');
+
+function promisesOf(this: { core: LayerFs; [PROMISES]?: Record<string, unknown> }): Record<string, unknown> {
+  return (this[PROMISES] ??= createPromises(this.core));
+}
+
+function newReadStream(core: LayerFs, path: unknown, options?: ReadStreamOptions | BufferEncoding): ReadStream {
+  return new ReadStream(core, path, options);
+}
+
+function newWriteStream(core: LayerFs, path: unknown, options?: WriteStreamOptions | BufferEncoding): WriteStream {
+  return new WriteStream(core, path, options);
+}
+
+function umask(core: LayerFs, mask?: number): number {
+  const old = core.umask;
+  if (mask !== undefined) core.umask = mask & 0o777;
+  return old;
 }
