@@ -1,5 +1,7 @@
 import { ErrnoError } from '../errno.js';
 import type { UnionView } from '../union/index.js';
+import { toPath } from './args.js';
+import { edge } from './errors.js';
 import { FdTable } from './fd-table.js';
 import { BigIntStats, Stats } from './stats.js';
 
@@ -20,7 +22,10 @@ export interface ChangeEvent {
   path: string;
 }
 
-let devices = 0;
+// One st_dev per view: every fs object over the same container reports the same device, so
+// (dev, ino) names an inode however many fs objects look at it.
+const devices = new WeakMap<UnionView, number>();
+let nextDevice = 0x4c01;
 
 /**
  * The state every part of the sync core shares: the union view it translates to, the file
@@ -30,7 +35,7 @@ let devices = 0;
 export class FsBase {
   readonly view: UnionView;
   readonly fds = new FdTable();
-  /** st_dev of every inode: one device per fs object, so (dev, ino) pairs never collide across them. */
+  /** st_dev of every inode of the view. */
   readonly dev: number;
   umask: number;
   protected cwdPath: string;
@@ -38,7 +43,9 @@ export class FsBase {
 
   constructor(view: UnionView, options: LayerFsOptions = {}) {
     this.view = view;
-    this.dev = 0x4c00 + ++devices;
+    let dev = devices.get(view);
+    if (dev === undefined) devices.set(view, (dev = nextDevice++));
+    this.dev = dev;
     this.umask = options.umask ?? 0o022;
     this.cwdPath = options.cwd ?? '/';
   }
@@ -69,6 +76,19 @@ export class FsBase {
   protected changed(type: ChangeEvent['type'], path: string): void {
     if (this.changeListeners.size === 0) return;
     for (const listener of this.changeListeners) listener({ type, path });
+  }
+
+  /** Resolves a path and changes its inode; errors carry the syscall and the caller's path. */
+  protected onPath<T>(path: unknown, syscall: string, follow: boolean, action: (ino: number) => T): T {
+    const p = toPath(path);
+    let result: T;
+    try {
+      result = action(this.inoOf(p, follow));
+    } catch (error) {
+      throw edge(error, syscall, p);
+    }
+    this.changed('change', this.abs(p));
+    return result;
   }
 
   protected get readOnly(): boolean {

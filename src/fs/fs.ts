@@ -1,11 +1,9 @@
-import { posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
 import { ErrnoError, isErrno } from '../errno.js';
 import {
-  encode,
   encodeName,
   toBoolean,
-  toData,
   toInt,
   toMode,
   toOptions,
@@ -14,11 +12,11 @@ import {
 } from './args.js';
 import { constants } from './constants.js';
 import { Dir } from './dir.js';
-import { edge, invalidArgType } from './errors.js';
-import { FileFs } from './files.js';
+import { edge } from './errors.js';
 import { realpathIn } from './realpath.js';
 import { type BigIntStats, Dirent, type Stats } from './stats.js';
 import { type CpOptions, type RmOptions, cpSync, rmSync } from './tree.js';
+import { XattrFs } from './xattr.js';
 
 const { F_OK, W_OK, X_OK } = constants;
 
@@ -27,13 +25,8 @@ export interface StatOptions {
   throwIfNoEntry?: boolean;
 }
 
-export interface XattrOptions {
-  /** Follow a symlink in the last component (getxattr) or act on the link (lgetxattr). Default true. */
-  follow?: boolean;
-  encoding?: BufferEncoding | 'buffer';
-  /** setxattr: 'create' fails with EEXIST if the attribute exists, 'replace' with ENODATA if not. */
-  flag?: 'create' | 'replace';
-}
+
+export type { XattrOptions } from './xattr.js';
 
 /**
  * The sync core of the Node fs surface over a union view: every call is Node's sync form
@@ -41,9 +34,10 @@ export interface XattrOptions {
  * path or inode operations, and stamps the syscall and the caller's paths on core errors. It
  * never decides a union rule itself (copy-up, whiteouts, rename), the view does.
  *
- * This file holds the operations by path; files.ts those on open files.
+ * This file holds the operations by path; files.ts those on open files, xattr.ts the extended
+ * attributes.
  */
-export class LayerFs extends FileFs {
+export class LayerFs extends XattrFs {
   // ---- looking -----------------------------------------------------------------------------------
 
   existsSync(path: unknown): boolean {
@@ -110,7 +104,7 @@ export class LayerFs extends FileFs {
         }
       }
     } catch (error) {
-      throw edge(error, 'scandir', queue.length <= 1 ? p : posix.join(p, queue[queue.length - 1]!.prefix));
+      throw edge(error, 'scandir', p);
     }
     return out;
   }
@@ -321,57 +315,6 @@ export class LayerFs extends FileFs {
     this.onPath(path, 'lutime', false, (ino) => this.view.utimes(ino, a, m));
   }
 
-  /** Resolves a path and changes its inode; errors carry the syscall and the caller's path. */
-  private onPath<T>(path: unknown, syscall: string, follow: boolean, action: (ino: number) => T): T {
-    const p = toPath(path);
-    let result: T;
-    try {
-      result = action(this.inoOf(p, follow));
-    } catch (error) {
-      throw edge(error, syscall, p);
-    }
-    this.changed('change', this.abs(p));
-    return result;
-  }
-
-  // ---- extended attributes (no Node API: modelled on getxattr(2) and friends) ------------------
-
-  getxattrSync(path: unknown, name: unknown, options?: XattrOptions): Buffer | string {
-    const key = toName(name);
-    const follow = options?.follow !== false;
-    const p = toPath(path);
-    try {
-      const value = this.view.xattrs(this.inoOf(p, follow)).get(key);
-      if (value === undefined) throw new ErrnoError('ENODATA');
-      return encode(Buffer.from(value), options?.encoding);
-    } catch (error) {
-      throw edge(error, follow ? 'getxattr' : 'lgetxattr', p);
-    }
-  }
-
-  setxattrSync(path: unknown, name: unknown, value: unknown, options?: XattrOptions): void {
-    const key = toName(name);
-    const bytes = toData(value, options?.encoding);
-    const follow = options?.follow !== false;
-    this.onPath(path, follow ? 'setxattr' : 'lsetxattr', follow, (ino) => this.view.setxattr(ino, key, bytes, options?.flag));
-  }
-
-  listxattrSync(path: unknown, options?: XattrOptions): string[] {
-    const follow = options?.follow !== false;
-    const p = toPath(path);
-    try {
-      return [...this.view.xattrs(this.inoOf(p, follow)).keys()];
-    } catch (error) {
-      throw edge(error, follow ? 'listxattr' : 'llistxattr', p);
-    }
-  }
-
-  removexattrSync(path: unknown, name: unknown, options?: XattrOptions): void {
-    const key = toName(name);
-    const follow = options?.follow !== false;
-    this.onPath(path, follow ? 'removexattr' : 'lremovexattr', follow, (ino) => this.view.removexattr(ino, key));
-  }
-
   // ---- working directory -------------------------------------------------------------------------
 
   chdir(path: unknown): void {
@@ -387,11 +330,6 @@ export class LayerFs extends FileFs {
   cwd(): string {
     return this.cwdPath;
   }
-}
-
-function toName(value: unknown): string {
-  if (typeof value !== 'string') throw invalidArgType('name', 'of type string', value);
-  return value;
 }
 
 const NAME_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
