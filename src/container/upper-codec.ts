@@ -102,8 +102,12 @@ function readChunk(input: ByteReader, ino: number): Chunk {
   throw new FormatError(`inode ${ino}: bad chunk tag ${tag}`);
 }
 
-/** Decodes an upper layer for `image`; a file's origin must be a file of that image. */
-export function decodeUpper(bytes: Uint8Array, image: Image): { entries: [number, UpperInode][]; nextIno: number } {
+/**
+ * Decodes an upper layer for `image`; a file's origin must be a file of that image. Without an
+ * image, origins are not checked and files have no base chunks: enough to list what the upper
+ * itself references, even when a layer below is damaged.
+ */
+export function decodeUpper(bytes: Uint8Array, image: Image | undefined): { entries: [number, UpperInode][]; nextIno: number } {
   const input = new ByteReader(bytes);
   if (bytes.length < 5 || Buffer.compare(input.bytes(4), MAGIC) !== 0) throw new FormatError('not a layerfs upper layer (bad magic)');
   const version = input.byte();
@@ -142,14 +146,14 @@ export function decodeUpper(bytes: Uint8Array, image: Image): { entries: [number
   return { entries, nextIno };
 }
 
-function readFileData(input: ByteReader, ino: number, image: Image): FileData {
+function readFileData(input: ByteReader, ino: number, image: Image | undefined): FileData {
   const size = input.uint();
   const chunkSize = input.uint();
   const origin = input.uint();
   const baseLimit = input.uint();
   if (chunkSize === 0) throw new FormatError(`inode ${ino}: chunk size 0`);
   let base: readonly (Digest | null)[] = [];
-  if (origin !== 0) {
+  if (origin !== 0 && image) {
     const lower = image.inode(origin);
     if (lower?.kind !== 'file') throw new FormatError(`inode ${ino}: origin ${origin} is not a file of this image`);
     base = lower.content.chunks;
@@ -160,4 +164,32 @@ function readFileData(input: ByteReader, ino: number, image: Image): FileData {
     patch.set(index, readChunk(input, ino));
   }
   return { size, chunkSize, origin, base, baseLimit: Math.min(baseLimit, base.length), patch };
+}
+
+/**
+ * Every blob a saved upper layer references: its changed chunks and the parts of its deltas (the
+ * base chunks of copied-up files belong to the image's layers). The upper's own blob is not
+ * included. Garbage collection keeps these alive.
+ */
+export function upperDigests(bytes: Uint8Array): Set<Digest> {
+  return upperReferences(bytes).digests;
+}
+
+/** upperDigests, plus the bytes of the files the upper holds (the container's own logical size). */
+export function upperReferences(bytes: Uint8Array): { digests: Set<Digest>; fileBytes: number } {
+  const digests = new Set<Digest>();
+  let fileBytes = 0;
+  const add = (chunk: Chunk) => {
+    if (typeof chunk === 'string') digests.add(chunk);
+    else if (chunk !== null && chunk.kind === 'delta') {
+      if (chunk.under !== null) digests.add(chunk.under);
+      digests.add(chunk.bytes);
+    }
+  };
+  for (const [, inode] of decodeUpper(bytes, undefined).entries) {
+    if (inode.kind !== 'file') continue;
+    fileBytes += inode.data.size;
+    for (const chunk of inode.data.patch.values()) add(chunk);
+  }
+  return { digests, fileBytes };
 }

@@ -1,0 +1,443 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Layer, type LayerId, layerFromFs, layerFromTar } from '../layer/index.js';
+import { BlobError, DirBlobStore, type GcResult, collectGarbage } from '../store/index.js';
+import { Image } from '../union/image.js';
+import { removeAbandoned, writeFileAtomic } from './atomic-file.js';
+import { Container } from './container.js';
+import { type DiskUsage, diskUsage } from './disk-usage.js';
+import { EngineError, checkName } from './engine-error.js';
+import { type ContainerRecord, type ImageRecord, RecordFolder } from './engine-records.js';
+import { type LockHolder, LockFile, type LockPurpose, isAlive } from './lock-file.js';
+import { type References, collectReferences, describeOwner } from './references.js';
+import { tarFileSource } from './tar-file.js';
+import { type VerifyReport, verifyStore } from './verify.js';
+import type { Change } from './walk.js';
+
+export interface EngineOptions {
+  /** fsync blobs and records (default true); off only for scratch stores and benchmarks. */
+  durable?: boolean;
+  /** How long a writer waits for another process's short store lock (default 30 s). */
+  lockWaitMs?: number;
+}
+
+export interface ImportOptions {
+  /** Replace an image of the same name (its containers keep their own layers). */
+  force?: boolean;
+  chunkSize?: number;
+  /** After each entry, for progress. */
+  onEntry?: (path: string, bytes: number) => void;
+  /** Tar only: file bytes read so far, for progress against the file's size. */
+  onRead?: (bytes: number) => void;
+}
+
+export interface ContainerInfo extends ContainerRecord {
+  /** The live process holding the container's lock (a mount), if any. */
+  lockedBy?: LockHolder;
+}
+
+/** A held lock: on a container (a mount) or on a mount point. */
+export interface HeldLock {
+  release(): void;
+}
+
+export interface EngineGcResult extends GcResult {
+  /** Blobs kept because something references them. */
+  kept: number;
+}
+
+const FORMAT = 1;
+const MARKER = 'layerfs.json';
+
+/**
+ * The on-disk store a CLI or daemon opens:
+ *
+ *   <dir>/layerfs.json                the marker: { format }
+ *   <dir>/blobs/, <dir>/tmp/          the DirBlobStore (layers, chunks, saved upper layers)
+ *   <dir>/images/<name>.json          { layers (bottom first), created }
+ *   <dir>/containers/<name>.json      { image, layers, upper: digest or null, created }
+ *   <dir>/locks/                      store.lock (short, writers of records), container-<name>.lock
+ *                                     (a mount), mount-<hash>.lock (a serving daemon), work-*.lock
+ *
+ * Blobs are written and fsynced before the record that references them, and records are
+ * replaced atomically, so a process killed at any moment leaves the old state or the new one;
+ * what it wrote and did not reference yet is garbage for `gc`. Several processes may share a
+ * store: record writers take the store lock, a mount holds its container's lock, and `gc`
+ * refuses to run while anything holds a lock (their unsaved blobs would look like garbage).
+ */
+export class Engine {
+  readonly dir: string;
+  readonly store: DirBlobStore;
+  private readonly images_: RecordFolder<ImageRecord>;
+  private readonly containers_: RecordFolder<ContainerRecord>;
+  private readonly lockDir: string;
+  private readonly lockWaitMs: number;
+  private readonly layers = new Map<LayerId, Layer>();
+  private readonly imageCache = new Map<string, Image>();
+  private storeLockDepth = 0;
+  private workCounter = 0;
+
+  private constructor(dir: string, options: EngineOptions) {
+    const durable = options.durable ?? true;
+    this.dir = dir;
+    this.lockWaitMs = options.lockWaitMs ?? 30_000;
+    this.store = new DirBlobStore(dir, { durable });
+    this.images_ = new RecordFolder(path.join(dir, 'images'), 'image', durable);
+    this.containers_ = new RecordFolder(path.join(dir, 'containers'), 'container', durable);
+    this.lockDir = path.join(dir, 'locks');
+  }
+
+  /** Opens the store in `dir`, creating it when `dir` is missing or empty. */
+  static open(dir: string, options: EngineOptions = {}): Engine {
+    const root = path.resolve(dir);
+    prepareStoreDir(root, options.durable ?? true);
+    const engine = new Engine(root, options);
+    for (const folder of ['images', 'containers', 'locks']) {
+      fs.mkdirSync(path.join(root, folder), { recursive: true });
+      removeAbandoned(path.join(root, folder), isAlive);
+    }
+    return engine;
+  }
+
+  // ---- images ------------------------------------------------------------------------------
+
+  /** Imports a directory of the host as a one-layer image named `tag`. */
+  importDirectory(source: string, tag: string, options: ImportOptions = {}): ImageRecord {
+    this.checkNewImage(tag, options.force);
+    if (!fs.statSync(source).isDirectory()) throw new EngineError('EINVAL', `${source} is not a directory`);
+    const work = this.pin(`importing ${source}`);
+    try {
+      const layer = layerFromFs(this.store, fs, path.resolve(source), { chunkSize: options.chunkSize, onEntry: options.onEntry });
+      return this.tag(tag, [layer.id], { force: options.force });
+    } finally {
+      work.release();
+    }
+  }
+
+  /** Imports a tar archive (gzipped or not) as a one-layer image named `tag`. */
+  async importTar(file: string, tag: string, options: ImportOptions = {}): Promise<ImageRecord> {
+    this.checkNewImage(tag, options.force);
+    const source = tarFileSource(file, options.onRead);
+    const work = this.pin(`importing ${file}`);
+    try {
+      const layer = await layerFromTar(this.store, source, { chunkSize: options.chunkSize, onEntry: options.onEntry });
+      return this.tag(tag, [layer.id], { force: options.force });
+    } finally {
+      work.release();
+    }
+  }
+
+  /** Names a stack of stored layers (bottom first) as an image. */
+  tag(name: string, layers: readonly LayerId[], options: { force?: boolean } = {}): ImageRecord {
+    return this.withStoreLock(`tagging image ${name}`, () => {
+      this.checkNewImage(name, options.force);
+      for (const id of layers) if (!this.store.has(id)) throw new EngineError('EINVAL', `layer ${id} is not in the store`);
+      const record: ImageRecord = { name, layers: [...layers], created: new Date().toISOString() };
+      this.images_.put(record);
+      return record;
+    });
+  }
+
+  images(): ImageRecord[] {
+    return this.images_.all();
+  }
+
+  imageRecord(name: string): ImageRecord {
+    return this.images_.get(name);
+  }
+
+  /** The image's layers, loaded (and shared by every container of the same layers). */
+  image(name: string): Image {
+    return this.imageOf(this.images_.get(name).layers, `image ${name}`);
+  }
+
+  /** Removes an image's name; refused while a container was created from it. */
+  rmi(name: string): void {
+    this.withStoreLock(`removing image ${name}`, () => {
+      this.images_.get(name);
+      const users = this.containers_.all().filter((container) => container.image === name).map((container) => container.name);
+      if (users.length > 0) {
+        throw new EngineError('ENOTEMPTY', `image ${name} is used by ${plural(users.length, 'container')} ${users.join(', ')}; remove ${users.length === 1 ? 'it' : 'them'} first (layerfs rm ${users.join(' ')})`);
+      }
+      this.images_.remove(name);
+    });
+  }
+
+  // ---- containers --------------------------------------------------------------------------
+
+  /** A new, empty container of an image: a record, no copy of anything. */
+  create(image: string, name: string): ContainerRecord {
+    checkName('image', image);
+    checkName('container', name);
+    return this.withStoreLock(`creating container ${name}`, () => {
+      const { layers } = this.images_.get(image);
+      this.checkNewContainer(name);
+      const record: ContainerRecord = { name, image, layers, upper: null, created: new Date().toISOString() };
+      this.containers_.put(record);
+      return record;
+    });
+  }
+
+  containers(): ContainerInfo[] {
+    return this.containers_.all().map((record) => this.withHolder(record));
+  }
+
+  container(name: string): ContainerInfo {
+    return this.withHolder(this.containers_.get(name));
+  }
+
+  /** The container as last saved. Changes stay in memory until `saveContainer`. */
+  openContainer(name: string): Container {
+    const record = this.containers_.get(name);
+    const image = this.imageOf(record.layers, `container ${name}`);
+    if (record.upper === null) return new Container(image, this.store);
+    try {
+      return Container.load(image, this.store, this.store.get(record.upper));
+    } catch (error) {
+      throw new EngineError('EIO', `container ${name} cannot be loaded (${(error as Error).message}); run layerfs verify`, { cause: error });
+    }
+  }
+
+  /**
+   * Persists a container's upper layer: its blob first (fsynced), then the record, atomically.
+   * The previous upper blob becomes garbage. Returns false when nothing changed since the last save.
+   */
+  saveContainer(name: string, container: Container): boolean {
+    return this.withStoreLock(`saving container ${name}`, () => {
+      const record = this.containers_.get(name);
+      const upper = this.store.put(container.saveUpper());
+      if (upper === record.upper) return false;
+      this.containers_.put({ ...record, upper });
+      return true;
+    });
+  }
+
+  /** A copy of a container as last saved, in O(1): both records name the same upper blob. */
+  fork(name: string, newName: string): ContainerRecord {
+    checkName('container', newName);
+    return this.withStoreLock(`forking container ${name}`, () => {
+      const source = this.containers_.get(name);
+      this.checkNewContainer(newName);
+      const record: ContainerRecord = { ...source, name: newName, created: new Date().toISOString() };
+      this.containers_.put(record);
+      return record;
+    });
+  }
+
+  /** The container's changes (as last saved) as a new layer on top of its image's, named `tag`. */
+  commit(name: string, tag: string, options: { force?: boolean } = {}): ImageRecord {
+    this.checkNewImage(tag, options.force);
+    return this.withStoreLock(`committing container ${name}`, () => {
+      const record = this.containers_.get(name);
+      const { layer } = this.openContainer(name).commit();
+      return this.tag(tag, [...record.layers, layer.id], options);
+    });
+  }
+
+  /** Paths added, changed and deleted relative to the image, as last saved. */
+  diff(name: string): Change[] {
+    return this.openContainer(name).diff();
+  }
+
+  /** Removes a container; refused while it is mounted. Its blobs become garbage. */
+  rm(name: string): void {
+    this.withStoreLock(`removing container ${name}`, () => {
+      this.containers_.get(name);
+      const lock = this.lock(name, { what: 'being removed' });
+      try {
+        this.containers_.remove(name);
+      } finally {
+        lock.release();
+      }
+    });
+  }
+
+  /**
+   * Takes a container's exclusive lock (a mount holds it for its whole life). A lock whose holder
+   * died is taken over; a live holder makes this throw EBUSY naming it.
+   */
+  lock(name: string, purpose: LockPurpose = { what: 'in use' }): HeldLock {
+    return this.withStoreLock(`locking container ${name}`, () => {
+      this.containers_.get(name);
+      const got = LockFile.tryAcquire(this.containerLock(name), purpose);
+      if (got instanceof LockFile) return got;
+      const where = got.mountpoint ? ` at ${got.mountpoint}` : '';
+      const hint = got.mountpoint ? `; unmount it first (layerfs umount ${got.mountpoint})` : '';
+      throw new EngineError('EBUSY', `container ${name} is ${got.what}${where} by pid ${got.pid}${hint}`);
+    });
+  }
+
+  /** Claims a mount point for this process, so a second daemon on it is refused and `umount` finds us. */
+  lockMountpoint(mountpoint: string, what: string): HeldLock {
+    const resolved = path.resolve(mountpoint);
+    return this.withStoreLock(`mounting ${resolved}`, () => {
+      const got = LockFile.tryAcquire(this.mountLock(resolved), { what, mountpoint: resolved });
+      if (got instanceof LockFile) return got;
+      throw new EngineError('EBUSY', `${resolved} is already served by pid ${got.pid} (${got.what}); unmount it first (layerfs umount ${resolved})`);
+    });
+  }
+
+  /** The live daemon serving a mount point, if any. */
+  mountHolder(mountpoint: string): LockHolder | undefined {
+    return LockFile.holder(this.mountLock(path.resolve(mountpoint)));
+  }
+
+  // ---- whole store -------------------------------------------------------------------------
+
+  /** Per image and container: logical, stored, shared and unique bytes; and what gc would free. */
+  df(): DiskUsage {
+    const { images, containers, refs, damaged } = this.references();
+    const usage = diskUsage(this.store, images, containers, refs);
+    usage.unreadable.push(...damaged);
+    return usage;
+  }
+
+  /**
+   * Deletes every blob no image or container references. Refused while any process holds a lock
+   * on the store (a mount, an import): blobs it wrote and has not referenced yet would be lost.
+   */
+  gc(): EngineGcResult {
+    return this.withStoreLock('collecting garbage', () => {
+      const busy = this.liveLocks();
+      if (busy.length > 0) {
+        const who = busy.map((holder) => `pid ${holder.pid} (${holder.what}${holder.mountpoint ? ` at ${holder.mountpoint}` : ''})`).join(', ');
+        throw new EngineError('EBUSY', `cannot collect garbage while the store is in use by ${who}; unmount or wait for them, then run gc again`);
+      }
+      const { refs, damaged } = this.references();
+      const unknown = [...damaged, ...refs.unreadable.map(({ owner, digest, error }) => `${describeOwner(owner)}: ${digest}: ${(error as Error).message}`)];
+      if (unknown.length > 0) {
+        throw new EngineError('EIO', `cannot tell what every image and container references, so nothing is deleted (${unknown.join('; ')}); run layerfs verify and remove or repair what it names`);
+      }
+      const live = new Set(refs.owners.flatMap(({ digests }) => [...digests]));
+      const result = collectGarbage(this.store, live);
+      this.layers.clear();
+      return { ...result, kept: [...this.store.digests()].length };
+    });
+  }
+
+  /** Rehashes every blob; reports missing and corrupt ones and the images and containers they break. */
+  verify(onBlob?: (done: number) => void): VerifyReport & { damagedRecords: string[] } {
+    const { refs, damaged } = this.references();
+    const report = verifyStore(this.store, refs, onBlob);
+    return { ...report, ok: report.ok && damaged.length === 0, damagedRecords: damaged };
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private references(): { images: ImageRecord[]; containers: ContainerRecord[]; refs: References; damaged: string[] } {
+    const images = this.images_.scan();
+    const containers = this.containers_.scan();
+    const refs = collectReferences(images.records, containers.records, (id) => this.layer(id), this.store);
+    const damaged = [...images.damaged, ...containers.damaged].map((error) => error.message);
+    return { images: images.records, containers: containers.records, refs, damaged };
+  }
+
+  private layer(id: LayerId): Layer {
+    let layer = this.layers.get(id);
+    if (!layer) this.layers.set(id, (layer = Layer.load(this.store, id)));
+    return layer;
+  }
+
+  private imageOf(layers: readonly LayerId[], what: string): Image {
+    const key = layers.join(',');
+    let image = this.imageCache.get(key);
+    if (image) return image;
+    try {
+      image = new Image(layers.map((id) => this.layer(id)));
+    } catch (error) {
+      const detail = error instanceof BlobError ? `layer blob ${error.digest} is ${error.fault}` : (error as Error).message;
+      throw new EngineError('EIO', `${what} cannot be loaded (${detail}); run layerfs verify`, { cause: error });
+    }
+    this.imageCache.set(key, image);
+    return image;
+  }
+
+  private withHolder(record: ContainerRecord): ContainerInfo {
+    const holder = LockFile.holder(this.containerLock(record.name));
+    return holder ? { ...record, lockedBy: holder } : record;
+  }
+
+  private checkNewImage(name: string, force = false): void {
+    checkName('image', name);
+    if (!force && this.images_.has(name)) {
+      throw new EngineError('EEXIST', `image ${name} exists; choose another name, or replace it with --force (its containers keep their layers)`);
+    }
+  }
+
+  private checkNewContainer(name: string): void {
+    if (this.containers_.has(name)) throw new EngineError('EEXIST', `container ${name} exists; choose another name or remove it first (layerfs rm ${name})`);
+  }
+
+  /**
+   * Runs `work` holding the short store-wide lock (re-entrant within this Engine). Writers of
+   * records and gc exclude each other through it.
+   */
+  private withStoreLock<T>(what: string, work: () => T): T {
+    if (this.storeLockDepth > 0) {
+      this.storeLockDepth++;
+      try {
+        return work();
+      } finally {
+        this.storeLockDepth--;
+      }
+    }
+    const got = LockFile.acquire(path.join(this.lockDir, 'store.lock'), { what }, this.lockWaitMs);
+    if (!(got instanceof LockFile)) {
+      throw new EngineError('EBUSY', `the store ${this.dir} is locked by pid ${got.pid} (${got.what}) for more than ${this.lockWaitMs / 1000} s; try again, or stop that process if it hangs`);
+    }
+    this.storeLockDepth = 1;
+    try {
+      return work();
+    } finally {
+      this.storeLockDepth = 0;
+      got.release();
+    }
+  }
+
+  /** A lock that tells gc to wait while long work writes blobs nothing references yet. */
+  private pin(what: string): HeldLock {
+    return this.withStoreLock(what, () => {
+      const got = LockFile.tryAcquire(path.join(this.lockDir, `work-${process.pid}-${this.workCounter++}.lock`), { what });
+      if (!(got instanceof LockFile)) throw new Error(`work lock of pid ${process.pid} taken twice`);
+      return got;
+    });
+  }
+
+  private liveLocks(): LockHolder[] {
+    return fs
+      .readdirSync(this.lockDir)
+      .filter((file) => file.endsWith('.lock') && file !== 'store.lock')
+      .flatMap((file) => LockFile.holder(path.join(this.lockDir, file)) ?? []);
+  }
+
+  private containerLock(name: string): string {
+    return path.join(this.lockDir, `container-${name}.lock`);
+  }
+
+  private mountLock(resolved: string): string {
+    return path.join(this.lockDir, `mount-${createHash('sha256').update(resolved).digest('hex').slice(0, 16)}.lock`);
+  }
+}
+
+/** Creates the marker in a new or empty folder; refuses a folder that is something else. */
+function prepareStoreDir(root: string, durable: boolean): void {
+  const marker = path.join(root, MARKER);
+  let format: unknown;
+  try {
+    format = (JSON.parse(fs.readFileSync(marker, 'utf8')) as { format?: unknown }).format;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new EngineError('EIO', `${marker} is damaged; restore it ({"format": ${FORMAT}})`, { cause: error });
+    fs.mkdirSync(root, { recursive: true });
+    if (fs.readdirSync(root).some((name) => !name.startsWith('.'))) {
+      throw new EngineError('EINVAL', `${root} is not a layerfs store (it has no ${MARKER} and is not empty); choose a new or empty directory`);
+    }
+    writeFileAtomic(marker, `${JSON.stringify({ format: FORMAT })}\n`, durable);
+    return;
+  }
+  if (format !== FORMAT) throw new EngineError('EINVAL', `${root} is a layerfs store of format ${String(format)}; this layerfs reads format ${FORMAT}`);
+}
+
+function plural(count: number, word: string): string {
+  return count === 1 ? word : `${word}s`;
+}

@@ -1,0 +1,168 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { threadId } from 'node:worker_threads';
+
+/** Who holds a lock file: its content. */
+export interface LockHolder {
+  pid: number;
+  /** The holder's start time (Linux clock ticks since boot), so a reused pid is not taken for it. */
+  start?: string;
+  /** What the holder does, for messages: `mounted`, `saving container web`. */
+  what: string;
+  /** Where the holder serves a mount, so `umount` can find it and messages can name it. */
+  mountpoint?: string;
+  since: string;
+}
+
+/** What a new holder says about itself. */
+export type LockPurpose = Pick<LockHolder, 'what' | 'mountpoint'>;
+
+let counter = 0;
+
+/**
+ * An exclusive lock held by a process as a file whose content names it. Taking it is atomic
+ * (link(2) of a complete temporary file, so a reader never sees a half-written holder); a lock
+ * whose holder died is stale and taken over. Works across processes on one host; two Engines of
+ * one process exclude each other too.
+ */
+export class LockFile {
+  private constructor(
+    readonly file: string,
+    private readonly content: string,
+  ) {}
+
+  /** Takes the lock, or returns the live holder when someone else has it. */
+  static tryAcquire(file: string, purpose: LockPurpose): LockFile | LockHolder {
+    const holder: LockHolder = { pid: process.pid, start: startTime(process.pid), ...purpose, since: new Date().toISOString() };
+    const content = JSON.stringify(holder);
+    for (let attempt = 0; ; attempt++) {
+      if (linkNew(file, content)) return new LockFile(file, content);
+      const seen = readLock(file);
+      if (seen === undefined) continue; // released between our link and our read: try again
+      if (isLive(seen.holder)) return seen.holder;
+      if (attempt > 100) throw new Error(`cannot take over the stale lock ${file}`);
+      takeOver(file, seen.raw);
+    }
+  }
+
+  /** Takes the lock, waiting up to `waitMs` for a live holder to let go. */
+  static acquire(file: string, purpose: LockPurpose, waitMs: number): LockFile | LockHolder {
+    const deadline = Date.now() + waitMs;
+    for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+      const got = LockFile.tryAcquire(file, purpose);
+      if (got instanceof LockFile || Date.now() >= deadline) return got;
+      sleep(pause);
+    }
+  }
+
+  /** The live holder of a lock file, or undefined when it is free or stale. */
+  static holder(file: string): LockHolder | undefined {
+    const seen = readLock(file);
+    return seen && isLive(seen.holder) ? seen.holder : undefined;
+  }
+
+  /** Lets go, unless someone took the lock over (it was judged stale): theirs stays. */
+  release(): void {
+    try {
+      if (fs.readFileSync(this.file, 'utf8') === this.content) fs.rmSync(this.file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+
+  get held(): boolean {
+    try {
+      return fs.readFileSync(this.file, 'utf8') === this.content;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Creates `file` with `content` atomically; false when it exists. */
+function linkNew(file: string, content: string): boolean {
+  const tmp = path.join(path.dirname(file), `.${process.pid}-${threadId}-${counter++}.tmp`);
+  fs.writeFileSync(tmp, content);
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+function readLock(file: string): { raw: string; holder: LockHolder } | undefined {
+  let raw: string;
+  try {
+    raw = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    return { raw, holder: JSON.parse(raw) as LockHolder };
+  } catch {
+    // Content is complete once the file exists (link of a written file): garbage is nobody's.
+    return { raw, holder: { pid: 0, what: 'unreadable lock', since: '' } };
+  }
+}
+
+/**
+ * Removes a stale lock so it can be taken again. Two processes may judge the same lock stale:
+ * each renames the file aside first (only one rename finds it) and checks that what it moved is
+ * the stale content it judged; if another process had already replaced it with a live lock, that
+ * lock is put back.
+ */
+function takeOver(file: string, staleRaw: string): void {
+  const aside = `${file}.stale-${process.pid}-${threadId}-${counter++}`;
+  try {
+    fs.renameSync(file, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (fs.readFileSync(aside, 'utf8') !== staleRaw) {
+    try {
+      fs.linkSync(aside, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  fs.rmSync(aside, { force: true });
+}
+
+export function isLive(holder: LockHolder): boolean {
+  if (!isAlive(holder.pid)) return false;
+  // A pid reused by an unrelated process after the holder died is not the holder.
+  const start = startTime(holder.pid);
+  return holder.start === undefined || start === undefined || start === holder.start;
+}
+
+export function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Field 22 of /proc/PID/stat (start time since boot); undefined where there is no /proc. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+function sleep(ms: number): void {
+  Atomics.wait(pauseCell, 0, 0, ms);
+}
