@@ -47,6 +47,8 @@ export class FileFs extends FsBase {
     const access = flags & O_ACCMODE;
     const writable = access === O_WRONLY || access === O_RDWR;
     let ino: number | undefined;
+    // open("name/", O_CREAT) names a directory, which open cannot create: EISDIR whatever is there.
+    if (flags & O_CREAT && full.endsWith('/')) throw new ErrnoError('EISDIR');
     if (flags & O_CREAT && flags & O_EXCL) {
       // O_EXCL: the name itself must be new, even a dangling symlink counts as existing.
       if (this.view.exists(full, { follow: false })) throw new ErrnoError('EEXIST');
@@ -57,8 +59,6 @@ export class FileFs extends FsBase {
       if (!isErrno(error, 'ENOENT') || !(flags & O_CREAT)) throw error;
     }
     if (ino === undefined) {
-      // open("new/", O_CREAT) names a directory that cannot be created as a file.
-      if (full.endsWith('/')) throw new ErrnoError('EISDIR');
       ino = this.view.createFile(full, mode & ~this.umask);
       this.changed('rename', full);
     } else {
@@ -303,6 +303,8 @@ export class FileFs extends FsBase {
       const kind = this.view.kindOf(source);
       if (kind === 'dir') throw new ErrnoError('EISDIR');
       const full = this.abs(to);
+      // libuv opens the destination with O_CREAT: a name with a trailing slash is EISDIR.
+      if (full.endsWith('/')) throw new ErrnoError('EISDIR');
       if (flags & COPYFILE_EXCL && this.view.exists(full, { follow: false })) throw new ErrnoError('EEXIST');
       const bits = this.view.stat(source).mode & 0o7777;
       let target: number;

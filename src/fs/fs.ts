@@ -80,7 +80,7 @@ export class LayerFs extends XattrFs {
     try {
       ino = this.inoOf(p, follow);
     } catch (error) {
-      if (options?.throwIfNoEntry === false && (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR'))) return undefined;
+      if (options?.throwIfNoEntry === false && isErrno(error, 'ENOENT')) return undefined;
       throw edge(error, syscall, p);
     }
     return this.statsOf(ino, options?.bigint === true);
@@ -181,6 +181,8 @@ export class LayerFs extends XattrFs {
         if (this.view.kindOf(ino) !== 'dir') throw new ErrnoError(depth === names.length ? 'EEXIST' : 'ENOTDIR');
         continue;
       }
+      // A dangling symlink in the way: Node's mkdir -p finds the name taken but nothing behind it.
+      if (this.view.exists(prefix, { follow: false })) throw new ErrnoError('ENOENT');
       this.view.mkdir(prefix, mode);
       this.changed('rename', prefix);
       if (first === undefined) {
@@ -248,7 +250,10 @@ export class LayerFs extends XattrFs {
     const to = toPath(newPath, 'newPath');
     const [source, target] = [this.abs(from), this.abs(to)];
     try {
-      if (source.endsWith('/')) this.view.resolve(source, { follow: false });
+      // A trailing slash on either name says "directory": renaming anything else is ENOTDIR.
+      if ((source.endsWith('/') || target.endsWith('/')) && this.view.kindOf(this.view.resolve(source.replace(/\/+$/, '') || '/', { follow: false })) !== 'dir') {
+        throw new ErrnoError('ENOTDIR');
+      }
       this.view.rename(source, target);
     } catch (error) {
       throw edge(error, 'rename', from, to);
@@ -261,6 +266,7 @@ export class LayerFs extends XattrFs {
     const from = toPath(existingPath, 'existingPath');
     const to = toPath(newPath, 'newPath');
     try {
+      this.refuseNewNameWithSlash(this.abs(to));
       this.view.link(this.abs(from), this.abs(to));
     } catch (error) {
       throw edge(error, 'link', from, to);
@@ -273,11 +279,17 @@ export class LayerFs extends XattrFs {
     const t = toPath(target, 'target');
     const p = toPath(path);
     try {
+      this.refuseNewNameWithSlash(this.abs(p));
       this.view.symlink(t, this.abs(p));
     } catch (error) {
       throw edge(error, 'symlink', t, p);
     }
     this.changed('rename', this.abs(p));
+  }
+
+  /** "name/" can only be a directory: link and symlink cannot make one there (ENOENT on Linux). */
+  private refuseNewNameWithSlash(full: string): void {
+    if (full.endsWith('/') && !this.view.exists(full.replace(/\/+$/, '') || '/', { follow: false })) throw new ErrnoError('ENOENT');
   }
 
   cpSync(src: unknown, dest: unknown, options?: CpOptions): void {

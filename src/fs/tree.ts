@@ -26,7 +26,14 @@ export function rmSync(fs: LayerFs, path: string, options: RmOptions = {}): void
     stats = fs.lstatSync(path)!;
   } catch (error) {
     if (force && isErrno(error, 'ENOENT')) return;
-    throw error;
+    if (!(force && recursive)) throw error;
+    // Node's rimraf goes on to unlink what it could not lstat, and reports that failure instead.
+    try {
+      return fs.unlinkSync(path);
+    } catch (unlinking) {
+      if (isErrno(unlinking, 'ENOENT')) return;
+      throw unlinking;
+    }
   }
   if (!stats.isDirectory()) return fs.unlinkSync(path);
   if (!recursive) {
