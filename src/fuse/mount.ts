@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import type FuseClass from 'fuse-native';
 import type { UnionView } from '../union/index.js';
 import { type OpHooks, unionOps } from './ops.js';
@@ -12,9 +14,11 @@ export interface MountOptions extends OpHooks {
   /** Log every FUSE request (libfuse's debug). */
   debug?: boolean;
   /**
-   * How long the kernel may trust what it saw, in seconds (default 60). Only the mount changes a
-   * mounted container (the store lock sees to that), so caching is safe; use 0 if the same
-   * process also changes the container through the in-memory API while mounted.
+   * How long the kernel may trust a name or attributes it looked up, in seconds (default 1, as
+   * libfuse). The page cache is kept across opens unless a file's size or mtime changed
+   * (auto_cache): a write through one name of a hard link reaches the other names (FUSE's
+   * path-based API gives each name its own kernel inode) after at most this long. 0 turns caching
+   * off, for tests and for changes made through the in-memory API while mounted.
    */
   cacheSeconds?: number;
 }
@@ -31,7 +35,8 @@ let loaded: FuseConstructor | undefined;
 function fuseNative(): FuseConstructor {
   if (loaded) return loaded;
   try {
-    const Fuse = createRequire(import.meta.url)('fuse-native') as FuseConstructor;
+    const require = createRequire(import.meta.url);
+    const Fuse = require('fuse-native') as FuseConstructor;
     // fuse-native answers fgetattr through getattr(path), which fails for an open file whose last
     // name is gone; route it to our fgetattr with the file handle instead.
     class LayerFuse extends Fuse {
@@ -42,27 +47,30 @@ function fuseNative(): FuseConstructor {
       }
     }
     loaded = LayerFuse;
+    const root = path.dirname(require.resolve('fuse-native/package.json'));
+    if (!existsSync(path.join(root, 'build', 'Release', 'fuse.node'))) {
+      console.warn('layerfs: fuse-native runs its prebuilt addon, which loses mtimes set through a mount; run `node native/fuse-native/build.mjs` to rebuild it');
+    }
     return LayerFuse;
   } catch (error) {
     throw new Error('FUSE mounts need the optional dependency fuse-native and libfuse2 (Debian: apt-get install libfuse2 fuse3)', { cause: error });
   }
 }
 
-function start(mountpoint: string, ops: object, options: MountOptions, useIno: boolean): Promise<FuseMount> {
+function start(mountpoint: string, ops: object, options: MountOptions): Promise<FuseMount> {
   const Fuse = fuseNative();
-  const cache = options.cacheSeconds ?? 60;
-  // fuse-native has no options for these and passes fsname unescaped into -o: use_ino makes
-  // hard links share st_ino; big writes lift the 4 KiB write size (shared/FACTS.md).
-  const extra = [...(useIno ? ['use_ino'] : []), 'big_writes', 'max_write=131072'];
+  const cache = options.cacheSeconds ?? 1;
   const fuse = new Fuse(mountpoint, ops as never, {
-    fsname: ['layerfs', ...extra].join(','),
+    // fuse-native has no options for use_ino (hard links share st_ino) and big writes (no 4 KiB
+    // write size, shared/FACTS.md), and drops timeouts of 0; it passes fsname unescaped into -o.
+    fsname: `layerfs,use_ino,big_writes,max_write=131072,attr_timeout=${cache},entry_timeout=${cache}`,
     force: true,
     timeout: false,
     defaultPermissions: true,
     allowOther: options.allowOther ?? false,
     debug: options.debug ?? false,
     maxRead: 1024 * 1024,
-    ...(cache > 0 ? { kernelCache: true, attrTimeout: cache, entryTimeout: cache } : {}),
+    autoCache: cache > 0,
   });
   return new Promise((resolve, reject) => {
     fuse.mount((error) => {
@@ -77,13 +85,12 @@ function start(mountpoint: string, ops: object, options: MountOptions, useIno: b
 
 /** Serves a container (or a read-only view of an image) as a directory. */
 export function mountContainer(view: UnionView, mountpoint: string, options: MountOptions = {}): Promise<FuseMount> {
-  return start(mountpoint, unionOps(view, options), options, true);
+  return start(mountpoint, unionOps(view, options), options);
 }
 
 /**
- * Serves many containers from one daemon, each as `mountpoint/<name>/`. Inode numbers of
- * different containers overlap, so libfuse numbers inodes itself here (hard links then show
- * different st_ino; a single-container mount keeps them shared).
+ * Serves many containers from one daemon, each as `mountpoint/<name>/`; `resolve` may create a
+ * container the first time a name is asked for.
  */
 export function mountMany(
   resolve: (name: string) => UnionView | undefined,
@@ -91,7 +98,7 @@ export function mountMany(
   mountpoint: string,
   options: MountOptions = {},
 ): Promise<FuseMount> {
-  return start(mountpoint, routerOps(resolve, names, (view) => unionOps(view, options)), options, false);
+  return start(mountpoint, routerOps(resolve, names, (view) => unionOps(view, options)), options);
 }
 
 /**

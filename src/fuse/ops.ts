@@ -1,6 +1,6 @@
 import { ErrnoError, errnoNumber } from '../errno.js';
 import { BlobError } from '../store/index.js';
-import type { UnionView } from '../union/index.js';
+import { type UnionView, nowNs } from '../union/index.js';
 import { HandleTable } from './handles.js';
 
 type Reply = (result: number, ...values: unknown[]) => void;
@@ -26,6 +26,17 @@ const XATTR_REPLACE = 2;
 
 /** A union has no fixed capacity: it reports a large, mostly free volume so programs write. */
 export const STATFS = { bsize: 4096, frsize: 4096, blocks: 2 ** 31, bfree: 2 ** 30, bavail: 2 ** 30, files: 2 ** 31, ffree: 2 ** 30, favail: 2 ** 30, fsid: 0x6c667300, flag: 0, namemax: 255 };
+
+// UTIME_NOW and UTIME_OMIT as native/fuse-native/build.mjs passes them (milliseconds otherwise).
+const UTIME_NOW = 2 ** 52 - 1;
+const UTIME_OMIT = 2 ** 52 - 2;
+
+/** A time utimensat(2) asked for, in nanoseconds: now, unchanged, or the milliseconds given. */
+function utimeNs(ms: number, current: bigint): bigint {
+  if (ms === UTIME_NOW) return nowNs();
+  if (ms === UTIME_OMIT) return current;
+  return BigInt(Math.round(ms * 1e6));
+}
 
 /** The answer FUSE expects for an error: a negative errno. */
 export function errnoOf(error: unknown): number {
@@ -138,7 +149,11 @@ export function unionOps(view: UnionView, hooks: OpHooks = {}) {
       // FUSE passes -1 ("leave unchanged") as an unsigned 32-bit number.
       run('chown', path, reply, () => view.chown(at(path), uid === 0xffffffff ? -1 : uid, gid === 0xffffffff ? -1 : gid)),
     utimens: (path: string, atime: number, mtime: number, reply: Reply) =>
-      run('utimens', path, reply, () => view.utimes(at(path), BigInt(Math.round(atime * 1e6)), BigInt(Math.round(mtime * 1e6)))),
+      run('utimens', path, reply, () => {
+        const ino = at(path);
+        const stat = view.stat(ino);
+        view.utimes(ino, utimeNs(atime, stat.atime), utimeNs(mtime, stat.mtime));
+      }),
     setxattr: (path: string, name: string, value: Buffer, _position: number, flags: number, reply: Reply) =>
       run('setxattr', path, reply, () => {
         // No POSIX ACLs: answering EOPNOTSUPP makes programs (cp -a, tar) fall back to chmod,

@@ -6,15 +6,24 @@ type Reply = (result: number, ...values: unknown[]) => void;
 type Handler = (...args: never[]) => void;
 type Ops = Record<string, unknown>;
 
-// Ops whose arguments hold two paths, and the position of the second.
+// Ops whose first two arguments are both paths of ours.
 const TWO_PATHS = new Set(['rename', 'link']);
 
 /**
  * One FUSE op table over many containers: `/` lists their names, `/<name>/rest` goes to that
- * container's ops as `/rest`. Renames and links between containers answer EXDEV.
+ * container's ops as `/rest`. Renames and links between containers answer EXDEV. Inode numbers
+ * of different containers overlap, and FUSE carries 32 bits of them: each (container, inode)
+ * seen gets its own number, in order, stable for the life of the mount.
  */
 export function routerOps(resolve: (name: string) => UnionView | undefined, names: () => string[], opsOf: (view: UnionView) => Ops): Ops {
   const tables = new Map<string, Ops>();
+  const numbers = new Map<string, number>();
+  const number = (name: string, ino: number) => {
+    const key = `${name}\0${ino}`;
+    let assigned = numbers.get(key);
+    if (assigned === undefined) numbers.set(key, (assigned = numbers.size + 2));
+    return assigned;
+  };
   const route = (path: string): [Ops, string] | undefined => {
     const [, name = '', ...rest] = path.split('/');
     let ops = tables.get(name);
@@ -40,9 +49,11 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
   const table: Ops = {};
   for (const op of Object.keys(sample)) {
     if (typeof sample[op] !== 'function') continue;
+    // symlink's first argument is the link's text, not a path of ours: route by the second.
+    const at = op === 'symlink' ? 1 : 0;
     table[op] = (...args: unknown[]) => {
       const reply = args[args.length - 1] as Reply;
-      const path = args[0] as string;
+      const path = args[at] as string;
       if (path === '/') {
         const handler = root[op];
         return handler ? (handler as Handler)(...(args as never[])) : reply(errnoOf(new ErrnoError('EPERM')));
@@ -51,7 +62,14 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
       if (!target) return reply(errnoOf(new ErrnoError('ENOENT')));
       const [ops, inner] = target;
       const routed = [...args];
-      routed[0] = inner;
+      routed[at] = inner;
+      if (op === 'getattr' || op === 'fgetattr') {
+        const name = path.split('/')[1]!;
+        routed[routed.length - 1] = (result: number, stat?: { ino: number }) => {
+          if (stat) stat.ino = number(name, stat.ino);
+          reply(result, stat);
+        };
+      }
       if (TWO_PATHS.has(op)) {
         const second = route(args[1] as string);
         if (!second || second[0] !== ops) return reply(errnoOf(new ErrnoError('EXDEV')));

@@ -91,6 +91,26 @@ db.close()
     expect(out.trim()).toBe('(2000, 2000)');
   });
 
+  it('extended attributes set by a program read back', () => {
+    const out = sh(mnt, `python3 -c "
+import os, errno
+os.setxattr('etc/hosts', 'user.origin', b'layer 2')
+print(os.getxattr('etc/hosts', 'user.origin').decode(), os.listxattr('etc/hosts'))
+os.removexattr('etc/hosts', 'user.origin')
+print(os.listxattr('etc/hosts'))
+try:
+    os.getxattr('etc/hosts', 'user.origin')
+except OSError as e:
+    print(errno.errorcode[e.errno])
+"`);
+    expect(out).toBe("layer 2 ['user.origin']\n[]\nENODATA\n");
+  });
+
+  it('cp -p keeps modification times (fuse-native rebuilt by native/fuse-native/build.mjs)', () => {
+    sh(mnt, 'touch -d "2001-02-03 04:05:06" /tmp/layerfs-old && cp -p /tmp/layerfs-old old && rm /tmp/layerfs-old');
+    expect(fs.statSync(path.join(mnt, 'old')).mtime.toISOString()).toBe(new Date('2001-02-03T04:05:06Z').toISOString());
+  });
+
   it('everything is still there after unmount and remount', async () => {
     await daemon.stop();
     await daemon.start();

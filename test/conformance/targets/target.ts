@@ -12,7 +12,9 @@ export type Feature =
   /** fs.watch events for changes made through the same fs. */
   | 'watch'
   /** chown to another user (needs root on a real filesystem). */
-  | 'chown';
+  | 'chown'
+  /** Times finer than a millisecond (fuse-native carries milliseconds). */
+  | 'subMillisecondTimes';
 
 export interface Target {
   name: string;
