@@ -24,6 +24,8 @@ export interface ResolvedParent {
   dir: number;
   name: string;
   ancestors: number[];
+  /** The path (or the symlink it led through) ended in '/': it can only name a directory. */
+  trailingSlash: boolean;
 }
 
 // Linux's limit on symlinks followed in one resolution (MAXSYMLINKS).
@@ -76,20 +78,21 @@ export function resolve(view: Resolvable, path: string, options: ResolveOptions)
  * a symlink in the last place is followed to where it points, even when its target does not exist
  * yet (as open(O_CREAT) creates a dangling symlink's target).
  */
-export function resolveParent(view: Resolvable, path: string, options: ResolveOptions = { follow: false }): ResolvedParent {
+export function resolveParent(view: Resolvable, given: string, options: ResolveOptions = { follow: false }): ResolvedParent {
+  let path = given;
   for (let links = 0; ; links++) {
     const names = namesOf(path);
     const name = names.pop();
-    if (name === undefined) throw new ErrnoError('EBUSY', { path, detail: 'the root has no parent' });
-    if (name === '..') throw new ErrnoError('EINVAL', { path });
-    if (Buffer.byteLength(name) > NAME_MAX) throw new ErrnoError('ENAMETOOLONG', { path });
+    if (name === undefined) throw new ErrnoError('EBUSY', { path: given, detail: 'the root has no parent' });
+    if (name === '..') throw new ErrnoError('EINVAL', { path: given });
+    if (Buffer.byteLength(name) > NAME_MAX) throw new ErrnoError('ENAMETOOLONG', { path: given });
     const parent = resolve(view, `/${names.join('/')}`, { follow: true });
-    if (view.kindOf(parent.ino) !== 'dir') throw new ErrnoError('ENOTDIR', { path });
-    const resolved = { dir: parent.ino, name, ancestors: [...parent.ancestors, parent.ino] };
+    if (view.kindOf(parent.ino) !== 'dir') throw new ErrnoError('ENOTDIR', { path: given });
+    const resolved = { dir: parent.ino, name, ancestors: [...parent.ancestors, parent.ino], trailingSlash: path.endsWith('/') };
     if (!options.follow) return resolved;
     const child = view.lookup(parent.ino, name);
     if (child === undefined || view.kindOf(child) !== 'symlink') return resolved;
-    if (links >= MAX_LINKS) throw new ErrnoError('ELOOP', { path });
+    if (links >= MAX_LINKS) throw new ErrnoError('ELOOP', { path: given });
     const target = view.readlink(child);
     path = target.startsWith('/') ? target : `/${names.join('/')}/${target}`;
   }

@@ -13,7 +13,7 @@ import {
   writeFileData,
 } from './file-data.js';
 import { type Image, ROOT_INO } from './image.js';
-import { type ResolveOptions, resolve, resolveParent } from './resolve.js';
+import { type ResolveOptions, type ResolvedParent, resolve, resolveParent } from './resolve.js';
 import type { DirEntryInfo, InodeStat } from './stat.js';
 import { type UpperDir, type UpperInode, type UpperMeta, cloneUpperInode } from './upper.js';
 
@@ -240,9 +240,22 @@ export class UnionView {
   // ---- names -----------------------------------------------------------------------------------
 
   /** Makes a new inode under a name that must not exist yet (EEXIST). */
+  /**
+   * Linux asks for write access to the mount after it finds the parent directory and before it
+   * looks at the name: on a read-only view a missing name or a full directory is still EROFS.
+   */
+  private parentForChange(path: string, follow = false): ResolvedParent {
+    const parent = resolveParent(this, path, { follow });
+    if (this.readOnly) throw new ErrnoError('EROFS', { path });
+    return parent;
+  }
+
   private createAt(path: string, make: (time: bigint, parent: UpperDir, name: string) => UpperInode, follow = false): number {
-    const { dir, name } = resolveParent(this, path, { follow });
-    if (this.lookup(dir, name) !== undefined) throw new ErrnoError('EEXIST', { path });
+    const { dir, name, trailingSlash } = this.parentForChange(path, follow);
+    const exists = this.lookup(dir, name) !== undefined;
+    if (exists) throw new ErrnoError('EEXIST', { path });
+    // Only a directory can be named with a trailing slash (open(O_CREAT) of "x/" is EISDIR).
+    if (trailingSlash && follow) throw new ErrnoError('EISDIR', { path });
     const parent = this.ownDir(dir);
     const ino = this.nextIno++;
     this.upper.set(ino, make(nowNs(), parent, name));
@@ -277,7 +290,7 @@ export class UnionView {
     // Linux's order: the source must exist, then the target's parent, then the target must not,
     // and only then is a directory refused.
     const ino = this.resolve(existingPath, { follow: false });
-    const { dir, name } = resolveParent(this, newPath);
+    const { dir, name } = this.parentForChange(newPath);
     if (this.lookup(dir, name) !== undefined) throw new ErrnoError('EEXIST', { path: existingPath, dest: newPath });
     if (this.kindOf(ino) === 'dir') throw new ErrnoError('EPERM', { path: existingPath, dest: newPath });
     const inode = this.own(ino);
@@ -319,7 +332,7 @@ export class UnionView {
   }
 
   unlink(path: string): void {
-    const { dir, name } = resolveParent(this, path);
+    const { dir, name } = this.parentForChange(path);
     const ino = this.lookup(dir, name);
     if (ino === undefined) throw new ErrnoError('ENOENT', { path });
     if (this.kindOf(ino) === 'dir') throw new ErrnoError('EISDIR', { path });
@@ -328,7 +341,7 @@ export class UnionView {
   }
 
   rmdir(path: string): void {
-    const { dir, name } = resolveParent(this, path);
+    const { dir, name } = this.parentForChange(path);
     const ino = this.lookup(dir, name);
     if (ino === undefined) throw new ErrnoError('ENOENT', { path });
     if (this.kindOf(ino) !== 'dir') throw new ErrnoError('ENOTDIR', { path });
@@ -343,7 +356,7 @@ export class UnionView {
    */
   rename(from: string, to: string): void {
     const source = resolveParent(this, from);
-    const target = resolveParent(this, to);
+    const target = this.parentForChange(to);
     const fail = (code: Errno) => new ErrnoError(code, { path: from, dest: to });
     const ino = this.lookup(source.dir, source.name);
     if (ino === undefined) throw fail('ENOENT');

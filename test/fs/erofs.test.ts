@@ -46,11 +46,10 @@ describe('a read-only fs over an image', () => {
     expect(thrown(() => fs.writeFileSync('/new', 'x')).message).toBe("EROFS: read-only file system, open '/new'");
   });
 
-  // Core divergence: Linux asks for write access to the mount (mnt_want_write) before it looks
-  // the name up, so unlink, rmdir and rename on a read-only mount answer EROFS even for a
-  // missing name or a non-empty directory; UnionView checks the name first. `it.fails` keeps the
-  // evidence without turning the suite red; it starts failing once the core is fixed.
-  it.fails('core bug: EROFS comes before ENOENT and ENOTEMPTY, as on Linux', () => {
+  // Linux asks for write access to the mount (mnt_want_write) before it looks the name up, so
+  // unlink, rmdir and rename on a read-only mount answer EROFS even for a missing name or a
+  // non-empty directory.
+  it('EROFS comes before ENOENT and ENOTEMPTY, as on Linux', () => {
     const fs = readOnly();
     expect(thrown(() => fs.rmdirSync('/home'))).toMatchObject({ code: 'EROFS', syscall: 'rmdir' });
     expect(thrown(() => fs.unlinkSync('/missing'))).toMatchObject({ code: 'EROFS', syscall: 'unlink' });
