@@ -301,7 +301,8 @@ export class Engine {
     return this.withStoreLock('collecting garbage', () => {
       const busy = this.liveLocks();
       if (busy.length > 0) {
-        const who = busy.map((holder) => `pid ${holder.pid} (${holder.what}${holder.mountpoint ? ` at ${holder.mountpoint}` : ''})`).join(', ');
+        // A mount holds two locks (its mount point's and its container's): name it once.
+        const who = [...new Set(busy.map((holder) => `pid ${holder.pid} (${holder.what}${holder.mountpoint ? ` at ${holder.mountpoint}` : ''})`.replace(/\(serving container \S+ at /, '(mounted at ')))].join(', ');
         throw new EngineError('EBUSY', `cannot collect garbage while the store is in use by ${who}; unmount or wait for them, then run gc again`);
       }
       const { refs, damaged } = this.references();

@@ -136,9 +136,11 @@ function takeOver(file: string, staleRaw: string): void {
 
 export function isLive(holder: LockHolder): boolean {
   if (!isAlive(holder.pid)) return false;
-  // A pid reused by an unrelated process after the holder died is not the holder.
-  const start = startTime(holder.pid);
-  return holder.start === undefined || start === undefined || start === holder.start;
+  const stat = procStat(holder.pid);
+  if (stat === undefined) return true;
+  // A zombie (killed, not yet reaped by its parent) still answers kill(pid, 0) but holds nothing;
+  // a pid reused by an unrelated process after the holder died is not the holder.
+  return stat.state !== 'Z' && (holder.start === undefined || stat.start === holder.start);
 }
 
 export function isAlive(pid: number): boolean {
@@ -151,15 +153,20 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Field 22 of /proc/PID/stat (start time since boot); undefined where there is no /proc. */
-function startTime(pid: number): string | undefined {
+/** State (field 3) and start time (field 22) of /proc/PID/stat; undefined where there is no /proc. */
+function procStat(pid: number): { state: string; start: string } | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', start: fields[19] ?? '' };
   } catch {
     return undefined;
   }
+}
+
+function startTime(pid: number): string | undefined {
+  return procStat(pid)?.start;
 }
 
 const pauseCell = new Int32Array(new SharedArrayBuffer(4));

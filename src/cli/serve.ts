@@ -1,0 +1,161 @@
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Container, Engine, HeldLock } from '../container/index.js';
+import { type FuseMount, cleanStaleMount, mountContainer, mountMany } from '../fuse/index.js';
+import { isMountPoint } from './mountinfo.js';
+
+export interface ServeOptions {
+  allowOther: boolean;
+  debug: boolean;
+  /** Seconds between saves of changed containers. */
+  saveSeconds: number;
+  log: (line: string) => void;
+}
+
+/** A live mount of one or many containers; stop() unmounts, saves and lets go of the locks. */
+export interface Serving {
+  readonly mountpoint: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Mounts one container: lock the mount point and the container (a second mount is refused),
+ * mount, and save the upper layer on every fsync and every few seconds; stop() unmounts first,
+ * then saves, so nothing written before the unmount is lost.
+ */
+export async function serveContainer(engine: Engine, name: string, mountpoint: string, options: ServeOptions): Promise<Serving> {
+  const resolved = await prepareMountpoint(mountpoint, options.log);
+  return withLocks([() => engine.lockMountpoint(resolved, `serving container ${name}`), () => engine.lock(name, { what: 'mounted', mountpoint: resolved })], async () => {
+    const container = engine.openContainer(name);
+    const save = () => engine.saveContainer(name, container);
+    const mount = await mountContainer(container, resolved, {
+      // A failed save must fail the program's fsync (EIO), not pass silently.
+      onSync: save,
+      onError: (error, op, at) => options.log(`layerfs: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),
+      allowOther: options.allowOther,
+      debug: options.debug,
+    });
+    return { mount, saveAll: save };
+  }, resolved, options);
+}
+
+/** Mounts every container of the store as `mountpoint/<name>/`, opening each on first use. */
+export async function serveAll(engine: Engine, mountpoint: string, options: ServeOptions): Promise<Serving> {
+  const resolved = await prepareMountpoint(mountpoint, options.log);
+  const open = new Map<string, { container: Container; lock: HeldLock }>();
+  const refused = new Map<string, number>();
+  const resolve = (name: string): Container | undefined => {
+    const known = open.get(name);
+    if (known) return known.container;
+    // A container another process holds is skipped; ask again after a while, not on every lookup.
+    if ((refused.get(name) ?? 0) > Date.now()) return undefined;
+    let lock: HeldLock | undefined;
+    try {
+      lock = engine.lock(name, { what: 'mounted', mountpoint: path.join(resolved, name) });
+      const container = engine.openContainer(name);
+      open.set(name, { container, lock });
+      return container;
+    } catch (error) {
+      lock?.release();
+      refused.set(name, Date.now() + 5000);
+      options.log(`layerfs: not serving ${name}: ${(error as Error).message}`);
+      return undefined;
+    }
+  };
+  let listed: { at: number; names: string[] } = { at: 0, names: [] };
+  const names = () => {
+    // readdir of the root comes in bursts: read the records at most once a second.
+    if (Date.now() - listed.at > 1000) {
+      const all = engine.containers().filter((info) => !info.lockedBy || open.has(info.name));
+      listed = { at: Date.now(), names: all.map((info) => info.name) };
+    }
+    return listed.names;
+  };
+  const saveAll = () => {
+    for (const [name, { container }] of open) engine.saveContainer(name, container);
+  };
+  return withLocks([() => engine.lockMountpoint(resolved, 'serving all containers')], async () => {
+    const mount = await mountMany(resolve, names, resolved, {
+      onSync: saveAll,
+      onError: (error, op, at) => options.log(`layerfs: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),
+      allowOther: options.allowOther,
+      debug: options.debug,
+    });
+    return {
+      mount,
+      saveAll,
+      release: () => {
+        for (const { lock } of open.values()) lock.release();
+      },
+    };
+  }, resolved, options);
+}
+
+/** Takes the locks in order, mounts, and wires saving and stopping; on failure lets go of everything. */
+async function withLocks(
+  locks: (() => HeldLock)[],
+  start: () => Promise<{ mount: FuseMount; saveAll: () => unknown; release?: () => void }>,
+  mountpoint: string,
+  options: ServeOptions,
+): Promise<Serving> {
+  const held: HeldLock[] = [];
+  const releaseAll = () => {
+    for (const lock of held.splice(0).reverse()) lock.release();
+  };
+  let started: Awaited<ReturnType<typeof start>>;
+  try {
+    for (const take of locks) held.push(take());
+    started = await start();
+  } catch (error) {
+    releaseAll();
+    throw error;
+  }
+  const { mount, saveAll, release } = started;
+  const trySave = () => {
+    try {
+      saveAll();
+    } catch (error) {
+      options.log(`layerfs: saving failed (will retry): ${(error as Error).message}`);
+    }
+  };
+  const timer = setInterval(trySave, options.saveSeconds * 1000);
+  let stopped: Promise<void> | undefined;
+  return {
+    mountpoint,
+    stop: () =>
+      (stopped ??= (async () => {
+        clearInterval(timer);
+        trySave();
+        try {
+          await mount.unmount();
+        } catch (error) {
+          options.log(`layerfs: ${mountpoint} is busy (${(error as Error).message}); detaching it lazily`);
+          await lazyUnmount(mountpoint).catch((problem: unknown) => options.log(`layerfs: lazy unmount failed: ${(problem as Error).message}`));
+        }
+        trySave();
+        release?.();
+        releaseAll();
+      })()),
+  };
+}
+
+/** Checks the mount point, cleaning a mount left by a killed daemon (it answers ENOTCONN). */
+async function prepareMountpoint(mountpoint: string, log: (line: string) => void): Promise<string> {
+  const resolved = path.resolve(mountpoint);
+  if (await cleanStaleMount(resolved)) log(`layerfs: cleaned a stale mount at ${resolved} (its daemon was killed)`);
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(resolved);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`mount point ${resolved} does not exist; create it first (mkdir -p ${resolved})`);
+    throw error;
+  }
+  if (!stat.isDirectory()) throw new Error(`mount point ${resolved} is not a directory`);
+  if (isMountPoint(resolved)) throw new Error(`${resolved} is already a mount point; unmount it first (layerfs umount ${resolved})`);
+  return resolved;
+}
+
+function lazyUnmount(mountpoint: string): Promise<void> {
+  return new Promise((resolve, reject) => execFile('fusermount', ['-uz', mountpoint], (error) => (error ? reject(error) : resolve())));
+}
