@@ -1,11 +1,12 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/tmp.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
-const main = path.join(repo, 'src/cli/main.ts');
+/** The command's source, run as `node --import tsx`. */
+export const mainScript = path.join(repo, 'src/cli/main.ts');
 
 export interface Run {
   status: number | null;
@@ -16,7 +17,7 @@ export interface Run {
 /** Runs `layerfs ARGS` as a child process, as a user would (`node --import tsx src/cli/main.ts`). */
 export function layerfs(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', mainScript, ...args], {
       cwd: repo,
       env: { ...process.env, LAYERFS_STORE: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -44,4 +45,16 @@ export function hostTree(files: Record<string, string | Uint8Array>): string {
     fs.writeFileSync(path.join(root, name), data);
   }
   return root;
+}
+
+/** Why FUSE mounts cannot be tested here, or undefined. */
+export function fuseUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'FUSE needs Linux';
+  if (!fs.existsSync('/dev/fuse')) return '/dev/fuse is missing';
+  try {
+    execFileSync('which', ['fusermount'], { stdio: 'ignore' });
+  } catch {
+    return 'fusermount is missing (apt-get install fuse3)';
+  }
+  return undefined;
 }

@@ -1,0 +1,169 @@
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/tmp.js';
+import { fuseUnavailable, hostTree, layerfs, mainScript, storeCli } from './helpers.js';
+
+const unavailable = fuseUnavailable();
+if (unavailable) console.warn(`SKIPPED: layerfs mount tests: ${unavailable}`);
+
+const daemons: number[] = [];
+const mountpoints: string[] = [];
+
+afterEach(() => {
+  for (const pid of daemons.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone: the test unmounted it.
+    }
+  }
+  for (const mountpoint of mountpoints.splice(0)) {
+    try {
+      execFileSync('fusermount', ['-uz', mountpoint], { stdio: 'ignore' });
+    } catch {
+      // Not mounted.
+    }
+  }
+});
+
+/** A store with image `base` and container `web`, and an empty mount point. */
+async function setup(...containers: string[]) {
+  const cli = storeCli();
+  await cli.run('import', hostTree({ 'etc/hosts': '127.0.0.1 localhost\n', 'usr/bin/tool': 'tool' }), '--tag', 'base');
+  for (const name of containers.length > 0 ? containers : ['web']) await cli.run('create', 'base', '--name', name);
+  const mountpoint = path.join(tempDir('layerfs-mnt-'), 'mnt');
+  fs.mkdirSync(mountpoint);
+  mountpoints.push(mountpoint);
+  return { ...cli, mountpoint };
+}
+
+/** `mount ... --daemon`; returns the daemon's pid. */
+async function mountDaemon(run: (...args: string[]) => Promise<{ status: number | null; stdout: string; stderr: string }>, ...args: string[]): Promise<number> {
+  const result = await run('mount', ...args, '--daemon');
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  const pid = Number(/daemon pid (\d+)/.exec(result.stdout)?.[1]);
+  daemons.push(pid);
+  return pid;
+}
+
+function exited(pid: number): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      try {
+        process.kill(pid, 0);
+        const state = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+        if (state === 'Z') return resolve();
+        setTimeout(check, 20);
+      } catch {
+        resolve();
+      }
+    };
+    check();
+  });
+}
+
+describe.skipIf(unavailable !== undefined)('layerfs mount', () => {
+  it('--daemon returns once the mount is live; a second mount is refused; umount saves', async () => {
+    const { run, mountpoint } = await setup();
+    const pid = await mountDaemon(run, 'web', mountpoint);
+    expect(fs.readdirSync(mountpoint).sort()).toEqual(['etc', 'usr']);
+    fs.writeFileSync(path.join(mountpoint, 'etc/motd'), 'hello from the mount\n');
+
+    const ps = JSON.parse((await run('ps', '--json')).stdout);
+    expect(ps[0].lockedBy).toMatchObject({ pid, what: 'mounted', mountpoint });
+    const other = path.join(path.dirname(mountpoint), 'other');
+    fs.mkdirSync(other);
+    const second = await run('mount', 'web', other);
+    expect(second.status).toBe(1);
+    expect(second.stderr).toBe(`layerfs: container web is mounted at ${mountpoint} by pid ${pid}; unmount it first (layerfs umount ${mountpoint})\n`);
+    const busy = await Promise.all([run('gc'), run('rm', 'web')]);
+    expect(busy.map((result) => result.status)).toEqual([1, 1]);
+    expect(busy[0]!.stderr).toMatch(/cannot collect garbage while the store is in use by pid \d+ \(mounted at /);
+
+    const umount = await run('umount', mountpoint);
+    expect(umount).toMatchObject({ status: 0, stdout: `unmounted ${mountpoint}\n` });
+    await exited(pid);
+    expect(fs.readdirSync(mountpoint)).toEqual([]);
+    expect((await run('diff', 'web')).stdout).toBe('C /etc\nA /etc/motd\n');
+
+    await mountDaemon(run, 'web', mountpoint);
+    expect(fs.readFileSync(path.join(mountpoint, 'etc/motd'), 'utf8')).toBe('hello from the mount\n');
+    expect((await run('umount', mountpoint)).status).toBe(0);
+  });
+
+  it('data that was fsynced, or saved by the timer, survives SIGKILL of the daemon; umount cleans up', async () => {
+    const { run, mountpoint } = await setup();
+    const pid = await mountDaemon(run, 'web', mountpoint, '--save-interval', '0.2');
+    const fd = fs.openSync(path.join(mountpoint, 'synced'), 'w');
+    fs.writeSync(fd, 'fsynced bytes');
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.writeFileSync(path.join(mountpoint, 'timed'), 'saved by the timer');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    process.kill(pid, 'SIGKILL');
+    await exited(pid);
+    expect(() => fs.readdirSync(mountpoint)).toThrow(/ENOTCONN/);
+
+    const cleaned = await run('umount', mountpoint);
+    expect(cleaned.status).toBe(0);
+    expect(cleaned.stdout).toMatch(/^cleaned .*: its daemon had been killed/);
+    expect((await run('diff', 'web')).stdout).toBe('A /synced\nA /timed\n');
+    expect((await run('verify')).status).toBe(0);
+    // The dead daemon's locks are stale: mounting again takes them over.
+    await mountDaemon(run, 'web', mountpoint);
+    expect(fs.readFileSync(path.join(mountpoint, 'synced'), 'utf8')).toBe('fsynced bytes');
+    expect(fs.readFileSync(path.join(mountpoint, 'timed'), 'utf8')).toBe('saved by the timer');
+    expect((await run('umount', mountpoint)).status).toBe(0);
+  });
+
+  it('a foreground mount unmounts cleanly and saves on SIGTERM', async () => {
+    const { store, run, mountpoint } = await setup();
+    const child = spawn(process.execPath, ['--import', 'tsx', mainScript, '--store', store, 'mount', 'web', mountpoint], { stdio: ['ignore', 'pipe', 'pipe'] });
+    daemons.push(child.pid!);
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    const code = new Promise<number | null>((resolve) => child.on('exit', (status) => resolve(status)));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (data: Buffer) => (stdout += data.toString()).includes('mounted') && resolve());
+      child.on('exit', () => reject(new Error(`mount exited early: ${stderr}`)));
+    });
+    expect(stdout).toBe(`mounted web at ${mountpoint}; Ctrl-C or \`layerfs umount ${mountpoint}\` unmounts\n`);
+    fs.writeFileSync(path.join(mountpoint, 'unsynced'), 'saved on the way out');
+    child.kill('SIGTERM');
+    expect(await code).toBe(0);
+    expect(stderr).toBe('');
+    expect(fs.readdirSync(mountpoint)).toEqual([]);
+    expect((await run('diff', 'web')).stdout).toBe('A /unsynced\n');
+    expect(JSON.parse((await run('ps', '--json')).stdout)[0].lockedBy).toBeUndefined();
+  });
+
+  it('--all serves every container as MOUNTPOINT/<name>/ from one process', async () => {
+    const { run, mountpoint } = await setup('web', 'db');
+    await mountDaemon(run, '--all', mountpoint);
+    expect(fs.readdirSync(mountpoint).sort()).toEqual(['db', 'web']);
+    fs.writeFileSync(path.join(mountpoint, 'web', 'only-web'), 'w');
+    fs.rmSync(path.join(mountpoint, 'db', 'usr'), { recursive: true });
+    expect(fs.readdirSync(path.join(mountpoint, 'db'))).toEqual(['etc']);
+    expect(fs.readdirSync(path.join(mountpoint, 'web')).sort()).toEqual(['etc', 'only-web', 'usr']);
+    const ps = JSON.parse((await run('ps', '--json')).stdout) as { name: string; lockedBy?: { mountpoint: string } }[];
+    expect(ps.map((info) => info.lockedBy?.mountpoint)).toEqual([path.join(mountpoint, 'db'), path.join(mountpoint, 'web')]);
+    expect((await run('umount', mountpoint)).status).toBe(0);
+    expect((await run('diff', 'web')).stdout).toBe('A /only-web\n');
+    expect((await run('diff', 'db')).stdout).toBe('D /usr\n');
+  });
+
+  it('refuses a mount point that does not exist, saying how to make it', async () => {
+    const { run, mountpoint } = await setup();
+    const missing = path.join(mountpoint, 'nope');
+    const result = await run('mount', 'web', missing);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(`layerfs: mount point ${missing} does not exist; create it first (mkdir -p ${missing})\n`);
+    const daemon = await run('mount', 'web', missing, '--daemon');
+    expect(daemon.status).toBe(1);
+    expect(daemon.stderr).toBe(`layerfs: mount point ${missing} does not exist; create it first (mkdir -p ${missing})\n`);
+  });
+});
