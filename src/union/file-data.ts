@@ -35,7 +35,7 @@ export interface Delta {
 
 interface Dirty {
   readonly kind: 'dirty';
-  /** chunkSize long; bytes past the file's end are zeros. */
+  /** Up to chunkSize long; bytes past its end or the file's end are zeros. */
   readonly bytes: Uint8Array;
   /** The stored chunk these bytes replace: a delta is taken against it. */
   readonly under: Digest | null;
@@ -104,12 +104,23 @@ export function readFileData(store: BlobStore, data: FileData, offset: number, l
   return Math.max(0, end - offset);
 }
 
-/** A writable copy of chunk `index`, chunkSize long, zero beyond the file's current end. */
-function dirtyChunk(store: BlobStore, data: FileData, index: number): Uint8Array {
+/**
+ * A writable copy of chunk `index`, at least `length` bytes long (zeros past the file's end). It
+ * starts no larger than needed, so a small file does not cost a whole chunk, and grows up to
+ * chunkSize as writes reach further.
+ */
+function dirtyChunk(store: BlobStore, data: FileData, index: number, length: number): Uint8Array {
   const chunk = chunkAt(data, index);
-  if (isDirty(chunk)) return chunk.bytes;
-  const bytes = new Uint8Array(data.chunkSize);
-  readFileData(store, data, index * data.chunkSize, chunkLength(data, index), bytes);
+  if (isDirty(chunk)) {
+    if (chunk.bytes.length >= length) return chunk.bytes;
+    const grown = new Uint8Array(Math.min(data.chunkSize, Math.max(length, chunk.bytes.length * 2)));
+    grown.set(chunk.bytes);
+    data.patch.set(index, { ...chunk, bytes: grown });
+    return grown;
+  }
+  const current = chunkLength(data, index);
+  const bytes = new Uint8Array(Math.max(length, current));
+  readFileData(store, data, index * data.chunkSize, current, bytes);
   // A delta is always taken against a whole stored chunk, never against another delta.
   const under = chunk === null || typeof chunk === 'string' ? chunk : chunk.under;
   data.patch.set(index, { kind: 'dirty', bytes, under });
@@ -124,7 +135,7 @@ export function writeFileData(store: BlobStore, data: FileData, offset: number, 
     const index = Math.floor(at / data.chunkSize);
     const from = at - index * data.chunkSize;
     const take = Math.min(end - at, data.chunkSize - from);
-    dirtyChunk(store, data, index).set(bytes.subarray(at - offset, at - offset + take), from);
+    dirtyChunk(store, data, index, from + take).set(bytes.subarray(at - offset, at - offset + take), from);
     at += take;
   }
   data.size = Math.max(data.size, end);
@@ -138,7 +149,7 @@ export function truncateFileData(store: BlobStore, data: FileData, size: number)
     data.baseLimit = Math.min(data.baseLimit, keep);
     // The kept part of a cut chunk must read as zeros past the new end if the file grows again.
     const tail = size % data.chunkSize;
-    if (tail !== 0) dirtyChunk(store, data, keep - 1).fill(0, tail);
+    if (tail !== 0) dirtyChunk(store, data, keep - 1, tail).fill(0, tail);
   }
   data.size = size;
 }
@@ -157,15 +168,35 @@ export function flushFileData(store: BlobStore, data: FileData, keep = -1): void
   }
 }
 
+const BLOCK = 4096;
+
+/**
+ * The first index from `start` towards `end` (exclusive, stepping by `step`) where a and b
+ * differ, or `end`. Whole blocks are compared with memcmp; only a differing block is scanned.
+ */
+function firstDifference(a: Uint8Array, b: Uint8Array, start: number, end: number, step: 1 | -1): number {
+  for (let at = start; step > 0 ? at < end : at > end; at += step * BLOCK) {
+    const stop = step > 0 ? Math.min(at + BLOCK, end) : Math.max(at - BLOCK, end);
+    const [low, high] = step > 0 ? [at, stop] : [stop + 1, at + 1];
+    if (Buffer.compare(a.subarray(low, high), b.subarray(low, high)) === 0) continue;
+    for (let i = at; i !== stop; i += step) if (a[i] !== b[i]) return i;
+  }
+  return end;
+}
+
 function storeDirty(store: BlobStore, dirty: Dirty, length: number): Chunk {
-  const bytes = dirty.bytes.subarray(0, length);
+  let bytes = dirty.bytes.subarray(0, length);
+  if (bytes.length < length) {
+    // The file grew past the buffer by a truncate: the rest of the chunk is zeros.
+    const padded = new Uint8Array(length);
+    padded.set(bytes);
+    bytes = padded;
+  }
   const under = dirty.under === null ? undefined : store.get(dirty.under);
   if (!under || under.length !== length) return putChunk(store, bytes);
-  let first = 0;
-  while (first < length && bytes[first] === under[first]) first++;
+  const first = firstDifference(bytes, under, 0, length, 1);
   if (first === length) return dirty.under!;
-  let last = length - 1;
-  while (bytes[last] === under[last]) last--;
+  const last = firstDifference(bytes, under, length - 1, first - 1, -1);
   if (last - first + 1 > length * MAX_DELTA_SHARE) return putChunk(store, bytes);
   return { kind: 'delta', under: dirty.under, offset: first, bytes: store.put(bytes.subarray(first, last + 1)) };
 }
