@@ -51,7 +51,10 @@ export class LayerBuilder {
     return { ...defaultMeta(kind, this.time), ...meta };
   }
 
-  /** The directory holding `path` and the last name; parents are created as plain directories. */
+  /**
+   * The directory holding `path` and the last name; parents are created as plain directories. A
+   * parent over a whiteout becomes opaque: the whiteout hid the lower directory, and so must it.
+   */
   private parentOf(path: string): [DraftDir, string] {
     const names = splitLayerPath(path);
     const last = names.pop();
@@ -60,12 +63,34 @@ export class LayerBuilder {
     for (const name of names) {
       let next = dir.children.get(name);
       if (next === undefined || next === WHITEOUT || next.kind !== 'dir') {
-        next = { kind: 'dir', meta: this.meta('dir'), opaque: false, children: new Map() };
+        next = { kind: 'dir', meta: this.meta('dir'), opaque: next === WHITEOUT, children: new Map() };
         dir.children.set(name, next);
       }
       dir = next;
     }
     return [dir, last];
+  }
+
+  /** What `path` holds so far: a kind, 'whiteout', or undefined (absent, or below a non-directory). */
+  kindAt(path: string): Kind | 'whiteout' | undefined {
+    const entry = this.find(path);
+    return entry === undefined ? undefined : entry === WHITEOUT ? 'whiteout' : entry.kind;
+  }
+
+  /**
+   * The nearest proper ancestor of `path` that exists and is not a directory (a symlink or file
+   * set earlier), or undefined. Setting `path` would replace that ancestor with a directory;
+   * importers that must not (a tar member through a symlink it planted) ask first.
+   */
+  nonDirectoryAbove(path: string): { path: string; kind: Kind } | undefined {
+    const names = splitLayerPath(path);
+    let entry: Draft | typeof WHITEOUT | undefined = this.root;
+    for (let depth = 0; depth < names.length - 1; depth++) {
+      if (entry === undefined || entry === WHITEOUT || entry.kind !== 'dir') return undefined;
+      entry = entry.children.get(names[depth]!);
+      if (entry !== undefined && entry !== WHITEOUT && entry.kind !== 'dir') return { path: `/${names.slice(0, depth + 1).join('/')}`, kind: entry.kind };
+    }
+    return undefined;
   }
 
   /** Creates or updates a directory (the root too, with path '/'). */
@@ -81,7 +106,8 @@ export class LayerBuilder {
       if (meta) existing.meta = this.meta('dir', meta);
       if (options.opaque !== undefined) existing.opaque = options.opaque;
     } else {
-      parent.children.set(name, { kind: 'dir', meta: this.meta('dir', meta), opaque: options.opaque ?? false, children: new Map() });
+      // Over a whiteout, opaque unless told otherwise (see parentOf).
+      parent.children.set(name, { kind: 'dir', meta: this.meta('dir', meta), opaque: options.opaque ?? existing === WHITEOUT, children: new Map() });
     }
     return this;
   }

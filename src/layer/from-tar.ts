@@ -4,30 +4,72 @@ import { type ReadTarOptions, TarError, type TarHeader, type TarSource, readTar 
 import { type BlobStore, type Content, ContentWriter, DEFAULT_CHUNK_SIZE } from '../store/index.js';
 import { LayerBuilder, type LayerBuilderOptions } from './builder.js';
 import { makedev } from './dev.js';
-import type { Meta } from './inode.js';
+import { type Meta, PATH_MAX } from './inode.js';
 import type { Layer } from './layer.js';
+
+/**
+ * What a member means when its name is not just a path. Image import gives OCI whiteout names
+ * (`.wh.NAME`, `.wh..wh..opq`) their meaning through this; the layer folder knows no such names.
+ */
+export type MemberRole =
+  /** Hides `path` in lower layers; whatever this archive puts at `path` stays. */
+  | { kind: 'whiteout'; path: string }
+  /** Makes the directory `path` opaque (created if absent); its own entries stay. */
+  | { kind: 'opaque'; path: string }
+  /** Not part of the tree (metadata of another tool). */
+  | { kind: 'skip' };
 
 export interface FromTarOptions extends LayerBuilderOptions, ReadTarOptions {
   /** Called after each member, for progress reporting. */
   onEntry?: (path: string, bytes: number) => void;
+  /** Gives a member a role other than a plain entry (see MemberRole); may throw a TarError. */
+  roleOf?: (path: string, header: TarHeader) => MemberRole | undefined;
+  /** Checked before each member: an aborted import stops with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
  * Builds a layer from a plain tar archive: regular files (chunked as they stream), directories,
- * symlinks, hard links to earlier members, devices and fifos; a later member replaces an earlier
- * one, as extraction would. Member names are taken as GNU tar does: leading `/` and `.`
- * components dropped; a name that climbs out of the root with `..` is an error, and so is an
- * absolute name with `..` anywhere. `.wh.` names are ordinary names here: whiteouts are an OCI
- * convention that image import translates. Times missing from the archive (atime, ctime) are
- * taken from mtime.
+ * symlinks, hard links to earlier members, devices and fifos. Member names are taken as GNU tar
+ * does: leading `/` and `.` components dropped; a name that climbs out of the root with `..` is
+ * an error, and so is an absolute name with `..` anywhere.
+ *
+ * Duplicates: a later member replaces an earlier one, as extraction (and docker) would; a
+ * directory member over a directory only updates its metadata. A member below an earlier
+ * non-directory (`a -> /etc` then `a/passwd`) is an error: extraction would write through the
+ * symlink, and replacing it silently would change the tree. `.wh.` names are ordinary names here:
+ * whiteouts are an OCI convention that image import gives meaning through `roleOf`. Times missing
+ * from the archive (atime, ctime) are taken from mtime.
  */
 export async function layerFromTar(store: BlobStore, source: TarSource, options: FromTarOptions = {}): Promise<Layer> {
   const builder = new LayerBuilder(store, options);
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   for await (const { header, body } of readTar(source, options)) {
+    options.signal?.throwIfAborted();
     const path = memberPath(header.path, header);
+    checkXattrs(header);
     const meta = metaOf(header);
     try {
+      const role = options.roleOf?.(path, header);
+      if (role?.kind === 'skip') continue;
+      const target = role?.kind === 'whiteout' || role?.kind === 'opaque' ? role.path : path;
+      const blocker = builder.nonDirectoryAbove(target);
+      if (blocker) {
+        const what = blocker.kind === 'symlink' ? 'symlink' : `${blocker.kind === 'file' ? 'regular file' : blocker.kind}`;
+        throw new TarError(`member ${JSON.stringify(header.path)} goes through ${what} ${JSON.stringify(blocker.path)} set earlier in the archive`, header.offset);
+      }
+      if (role?.kind === 'whiteout') {
+        // A whiteout hides lower layers only: a directory of this archive at the path stays, and
+        // turns opaque; a non-directory already hides what is below.
+        const existing = builder.kindAt(role.path);
+        if (existing === 'dir') builder.dir(role.path, undefined, { opaque: true });
+        else if (existing === undefined) builder.whiteout(role.path);
+        continue;
+      }
+      if (role?.kind === 'opaque') {
+        builder.dir(role.path, undefined, { opaque: true });
+        continue;
+      }
       switch (header.type) {
         case 'file': {
           const writer = new ContentWriter(store, chunkSize);
@@ -39,6 +81,7 @@ export async function layerFromTar(store: BlobStore, source: TarSource, options:
           builder.dir(path, meta);
           break;
         case 'symlink':
+          checkTarget(header);
           builder.symlink(path, header.linkpath, meta);
           break;
         case 'link':
@@ -64,8 +107,12 @@ export async function layerFromTar(store: BlobStore, source: TarSource, options:
   return builder.build();
 }
 
-/** The layer path of a member name, or a TarError when it would leave the root. */
+/**
+ * The layer path of a member name, or a TarError when it would leave the root or is longer than
+ * a path can be (PATH_MAX): a deeper tree would only be a way to exhaust the stack.
+ */
 export function memberPath(name: string, header: Pick<TarHeader, 'offset'>): string {
+  if (Buffer.byteLength(name) >= PATH_MAX) throw new TarError(`member name of ${Buffer.byteLength(name)} bytes is longer than PATH_MAX (${PATH_MAX})`, header.offset);
   const absolute = name.startsWith('/');
   const names: string[] = [];
   for (const part of name.split('/')) {
@@ -78,6 +125,22 @@ export function memberPath(name: string, header: Pick<TarHeader, 'offset'>): str
     }
   }
   return `/${names.join('/')}`;
+}
+
+/** A symlink target is any bytes but NUL, shorter than PATH_MAX (as symlink(2) takes it). */
+function checkTarget(header: TarHeader): void {
+  const length = Buffer.byteLength(header.linkpath);
+  if (length >= PATH_MAX) throw new TarError(`symlink ${JSON.stringify(header.path)} has a target of ${length} bytes, longer than PATH_MAX (${PATH_MAX})`, header.offset);
+  if (header.linkpath.includes('\0')) throw new TarError(`symlink ${JSON.stringify(header.path)} has a target containing NUL`, header.offset);
+  if (length === 0) throw new TarError(`symlink ${JSON.stringify(header.path)} has an empty target`, header.offset);
+}
+
+/** Names and values Linux could hold (XATTR_NAME_MAX, XATTR_SIZE_MAX), so an export can set them again. */
+function checkXattrs(header: TarHeader): void {
+  for (const [name, value] of header.xattrs) {
+    const problem = name === '' ? 'an empty name' : name.includes('\0') ? 'a name containing NUL' : Buffer.byteLength(name) > 255 ? 'a name longer than 255 bytes' : value.length > 65536 ? 'a value larger than 64 KiB' : undefined;
+    if (problem) throw new TarError(`member ${JSON.stringify(header.path)} has an extended attribute with ${problem}`, header.offset);
+  }
 }
 
 function metaOf(header: TarHeader): Partial<Meta> {

@@ -70,11 +70,37 @@ export interface RawHeader {
 
 const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** The bytes of a NUL-terminated field. */
+export function field(block: Uint8Array, at: number, width: number): Uint8Array {
+  const bytes = block.subarray(at, at + width);
+  const end = bytes.indexOf(0);
+  return end === -1 ? bytes : bytes.subarray(0, end);
+}
+
+/** A field as text, invalid UTF-8 shown as U+FFFD: for informational fields (uname, gname). */
 export function text(block: Uint8Array, at: number, width: number): string {
-  const field = block.subarray(at, at + width);
-  const end = field.indexOf(0);
-  return utf8.decode(end === -1 ? field : field.subarray(0, end));
+  return utf8.decode(field(block, at, width));
+}
+
+/**
+ * Names and link targets as text, or a TarError: a name that is not UTF-8 (a Latin-1 archive,
+ * garbage) would otherwise become U+FFFD and silently name a different file.
+ */
+export function nameText(bytes: Uint8Array, what: string, offset: number): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw new TarError(`${what} is not valid UTF-8: "${escapeBytes(bytes)}"`, offset);
+  }
+}
+
+/** Printable ASCII as is, everything else as \xNN: how an error shows a name it cannot decode. */
+export function escapeBytes(bytes: Uint8Array): string {
+  let out = '';
+  for (const byte of bytes) out += byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
+  return out;
 }
 
 export function isZeroBlock(block: Uint8Array): boolean {
@@ -120,10 +146,10 @@ export function parseHeader(block: Uint8Array, offset: number): RawHeader {
   const magic = latin1.decode(block.subarray(257, 265));
   const posix = magic.startsWith('ustar\0');
   const gnu = magic === 'ustar  \0';
-  let name = text(block, 0, 100);
+  let name = nameText(field(block, 0, 100), 'member name', offset);
   // The prefix field exists only in POSIX ustar; GNU keeps times and sparse data there.
   if (posix) {
-    const prefix = text(block, 345, 155);
+    const prefix = nameText(field(block, 345, 155), 'member name prefix', offset);
     if (prefix !== '') name = `${prefix}/${name}`;
   }
   const typeflag = String.fromCharCode(block[156]!);
@@ -135,7 +161,7 @@ export function parseHeader(block: Uint8Array, offset: number): RawHeader {
     size: small(number(block, 124, 12, 'size', offset), 'size', offset),
     mtime: number(block, 136, 12, 'mtime', offset) * 1_000_000_000n,
     typeflag,
-    linkname: text(block, 157, 100),
+    linkname: nameText(field(block, 157, 100), `link target of ${JSON.stringify(name)}`, offset),
     uname: posix || gnu ? text(block, 265, 32) : '',
     gname: posix || gnu ? text(block, 297, 32) : '',
     devmajor: posix || gnu ? small(parseNumber(block.subarray(329, 337)) ?? 0n, 'devmajor', offset) : 0,

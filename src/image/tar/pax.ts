@@ -8,6 +8,8 @@ import { TarError } from './errors.js';
 export type PaxRecords = Map<string, Uint8Array>;
 
 const utf8 = new TextDecoder();
+// Keys name xattrs (SCHILY.xattr.NAME): a mangled key would set a different attribute.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function parsePax(body: Uint8Array, offset: number): PaxRecords {
   const records: PaxRecords = new Map();
@@ -27,7 +29,13 @@ export function parsePax(body: Uint8Array, offset: number): PaxRecords {
     const equals = record.indexOf(0x3d);
     if (equals <= 0) throw new TarError('PAX record without a key', offset + at);
     // A copy: the body may be a view into the source's buffer (Buffer.slice would be a view too).
-    records.set(utf8.decode(record.subarray(0, equals)), new Uint8Array(record.subarray(equals + 1)));
+    let key: string;
+    try {
+      key = strictUtf8.decode(record.subarray(0, equals));
+    } catch {
+      throw new TarError('PAX record key is not valid UTF-8', offset + at);
+    }
+    records.set(key, new Uint8Array(record.subarray(equals + 1)));
     at = end;
   }
   return records;

@@ -1,5 +1,5 @@
 import { TarError } from './errors.js';
-import { BLOCK, type RawHeader, type TarHeader, type TarType, isZeroBlock, parseHeader, typeOf } from './header.js';
+import { BLOCK, type RawHeader, type TarHeader, type TarType, isZeroBlock, nameText, parseHeader, typeOf } from './header.js';
 import { type PaxRecords, parsePax, parsePaxTime } from './pax.js';
 import { ByteSource, type TarSource } from './source.js';
 
@@ -58,7 +58,7 @@ export async function* readTar(source: TarSource, options: ReadTarOptions = {}):
         } else {
           const name = await readExtension(input, raw.size, at, maxExtension);
           const end = name.indexOf(0);
-          const value = utf8.decode(end === -1 ? name : name.subarray(0, end));
+          const value = nameText(end === -1 ? name : name.subarray(0, end), raw.typeflag === 'L' ? 'GNU long name' : 'GNU long link target', at);
           if (raw.typeflag === 'L') extension.longName = value;
           else extension.longLink = value;
           pending = true;
@@ -130,7 +130,9 @@ function applyExtensions(raw: RawHeader, globals: PaxRecords, extension: Extensi
       continue;
     }
     if (bytes.length === 0) continue;
-    const value = utf8.decode(bytes);
+    // Names must be UTF-8 (see nameText); `hdrcharset=BINARY` says they are not, so it is refused.
+    const value = key === 'path' || key === 'linkpath' ? nameText(bytes, `PAX ${key}`, offset) : utf8.decode(bytes);
+    if (key === 'hdrcharset' && value !== 'ISO-IR 10646 2000 UTF-8') throw new TarError(`PAX hdrcharset ${JSON.stringify(value)} is not supported (names must be UTF-8)`, offset);
     if (key.startsWith('GNU.sparse.')) throw new TarError('GNU sparse files (PAX format) are not supported', offset);
     switch (key) {
       case 'path':

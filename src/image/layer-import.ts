@@ -1,0 +1,78 @@
+import { type Layer, layerFromTar } from '../layer/index.js';
+import type { BlobStore } from '../store/index.js';
+import { type Compression, gunzip, limitSize, peek, sniffCompression } from './compression.js';
+import { type OciDigest, Tally } from './digest.js';
+import { ImageError } from './errors.js';
+import type { TarSource } from './tar.js';
+import { ociMemberRole } from './whiteout.js';
+
+/** Uncompressed bytes a layer may have unless told otherwise: far beyond real images, far below a bomb's reach. */
+export const DEFAULT_MAX_LAYER_SIZE = 64 * 2 ** 30;
+
+export interface LayerImportOptions {
+  /** Largest uncompressed tar accepted, in bytes (default 64 GiB). */
+  maxSize?: number;
+  chunkSize?: number;
+  /** Largest PAX or GNU long-name header (see readTar). */
+  maxExtensionSize?: number;
+  /** Stops the import with the signal's reason; what was stored is unreferenced garbage. */
+  signal?: AbortSignal;
+  onEntry?: (path: string, bytes: number) => void;
+  /** What the layer is called in errors (default "layer"). */
+  name?: string;
+}
+
+/** A layer imported from an OCI or Docker layer tarball, with the digests that name it. */
+export interface LayerBlob {
+  layer: Layer;
+  /** sha256 of the bytes as given (the compressed blob): the manifest's layer digest. */
+  digest: OciDigest;
+  /** sha256 of the uncompressed tar: the config's diff id. */
+  diffId: OciDigest;
+  /** Bytes as given. */
+  size: number;
+  /** Bytes of the uncompressed tar. */
+  tarSize: number;
+  compression: 'gzip' | 'none';
+}
+
+const SUPPORTED: ReadonlySet<Compression> = new Set(['gzip', 'none']);
+
+/**
+ * Imports one OCI/Docker layer tarball, uncompressed or gzip (sniffed from the bytes), streaming:
+ * whiteout names become whiteouts and opaque directories, every tar rule of layerFromTar holds
+ * (no `..`, no writing through a symlink, PATH_MAX, UTF-8 names). The blob digest and diff id are
+ * computed on the way, over every byte, the padding after the tar's end included.
+ */
+export async function importLayer(store: BlobStore, source: TarSource, options: LayerImportOptions = {}): Promise<LayerBlob> {
+  const what = options.name ?? 'layer';
+  const maxSize = options.maxSize ?? DEFAULT_MAX_LAYER_SIZE;
+  const raw = new Tally();
+  const [head, all] = await peek(raw.through(chunks(source), options.signal), 6);
+  const compression = sniffCompression(head);
+  if (!SUPPORTED.has(compression)) throw new ImageError('EUNSUPPORTED', `${what} is ${compression}-compressed; layerfs reads uncompressed and gzip layers`);
+  const tar = new Tally();
+  const plain = compression === 'gzip' ? gunzip(all, maxSize, what) : limitSize(all, maxSize, what);
+  const iterator = tar.through(plain)[Symbol.asyncIterator]();
+  // readTar closes its source when the archive ends; the padding after the end must still be
+  // hashed into the diff id, so it gets a source it cannot close and the rest is drained here.
+  const unclosable: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => iterator.next() }) };
+  try {
+    const layer = await layerFromTar(store, unclosable, {
+      chunkSize: options.chunkSize,
+      maxExtensionSize: options.maxExtensionSize,
+      signal: options.signal,
+      onEntry: options.onEntry,
+      roleOf: ociMemberRole,
+    });
+    while (!(await iterator.next()).done);
+    return { layer, digest: raw.digest(), diffId: tar.digest(), size: raw.bytes, tarSize: tar.bytes, compression: compression === 'gzip' ? 'gzip' : 'none' };
+  } finally {
+    await iterator.return(undefined);
+  }
+}
+
+async function* chunks(source: TarSource): AsyncGenerator<Uint8Array> {
+  if (source instanceof Uint8Array) yield source;
+  else yield* source;
+}
