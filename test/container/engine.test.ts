@@ -240,6 +240,26 @@ describe('Engine locks', () => {
     engine.lock('web').release();
   });
 
+  it('of several processes racing to take over a stale lock, exactly one wins', async () => {
+    const { dir, engine } = storeWithBase();
+    engine.create('base', 'web');
+    const file = path.join(dir, 'locks', 'container-web.lock');
+    fs.writeFileSync(file, JSON.stringify({ pid: deadPid(), what: 'mounted', since: '' }));
+    const go = path.join(dir, 'go');
+    const racers = Array.from({ length: 4 }, () => spawnChild('race-lock.ts', [file, go]));
+    try {
+      await until(() => racers.every((child) => child.lines.includes('ready')), 'the racers to start');
+      fs.writeFileSync(go, '');
+      await until(() => racers.every((child) => child.lines.some((line) => line === 'won' || line === 'lost')), 'the race');
+      const winners = racers.filter((child) => child.lines.includes('won'));
+      expect(winners).toHaveLength(1);
+      expect(engine.container('web').lockedBy?.pid).toBe(winners[0]!.pid);
+    } finally {
+      for (const child of racers) child.kill('SIGKILL');
+    }
+    await Promise.all(racers.map((child) => child.exited));
+  });
+
   it('a writer gives up on a store lock that stays held, saying by whom', () => {
     const { dir } = storeWithBase();
     const engine = Engine.open(dir, { lockWaitMs: 50 });
