@@ -155,4 +155,3 @@ async function prepareMountpoint(mountpoint: string, log: (line: string) => void
   if (isMountPoint(resolved)) throw new Error(`${resolved} is already a mount point; unmount it first (layerfs umount ${resolved})`);
   return resolved;
 }
-
