@@ -54,8 +54,13 @@ export async function importImage(store: BlobStore, input: string | Uint8Array, 
   const open = () => decompressed(typeof input === 'string' ? fs.createReadStream(input, { highWaterMark: 1024 * 1024 }) : [input], name, options);
   const kind = format === 'auto' ? await archiveKind(open(), name) : format;
   if (kind === 'layer') {
-    const { layer, ...blob } = await importLayer(store, typeof input === 'string' ? fs.createReadStream(input, { highWaterMark: 1024 * 1024 }) : input, { ...options, name });
-    return { format: 'layer', layers: [layer], blobs: [blob], config: undefined, tags: [] };
+    try {
+      const { layer, ...blob } = await importLayer(store, typeof input === 'string' ? fs.createReadStream(input, { highWaterMark: 1024 * 1024 }) : input, { ...options, name });
+      return { format: 'layer', layers: [layer], blobs: [blob], config: undefined, tags: [] };
+    } catch (error) {
+      if (error instanceof TarError) throw new ImageError('EFORMAT', `${name}: ${error.message}`, { cause: error });
+      throw error;
+    }
   }
   const files = await ArchiveFiles.scan(store, open(), name, options);
   return finish(files, kind === 'oci' ? await resolveOci(files, options) : await resolveDocker(files, options), options);

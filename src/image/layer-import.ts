@@ -46,9 +46,19 @@ const SUPPORTED: ReadonlySet<Compression> = new Set(['gzip', 'none']);
  */
 export async function importLayer(store: BlobStore, source: TarSource, options: LayerImportOptions = {}): Promise<LayerBlob> {
   const what = options.name ?? 'layer';
-  const maxSize = options.maxSize ?? DEFAULT_MAX_LAYER_SIZE;
   const raw = new Tally();
-  const [head, all] = await peek(raw.through(chunks(source), options.signal), 6);
+  const bytes = raw.through(chunks(source), options.signal);
+  try {
+    return await importFrom(store, bytes, raw, what, options);
+  } finally {
+    // Closes the source (a file stream) whichever way the import ended.
+    await bytes.return(undefined);
+  }
+}
+
+async function importFrom(store: BlobStore, bytes: AsyncIterable<Uint8Array>, raw: Tally, what: string, options: LayerImportOptions): Promise<LayerBlob> {
+  const maxSize = options.maxSize ?? DEFAULT_MAX_LAYER_SIZE;
+  const [head, all] = await peek(bytes, 6);
   const compression = sniffCompression(head);
   if (!SUPPORTED.has(compression)) throw new ImageError('EUNSUPPORTED', `${what} is ${compression}-compressed; layerfs reads uncompressed and gzip layers`);
   const tar = new Tally();
