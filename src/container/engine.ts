@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Layer, type LayerId, layerFromFs, layerFromTar } from '../layer/index.js';
@@ -10,6 +9,8 @@ import { type DiskUsage, diskUsage } from './disk-usage.js';
 import { EngineError, checkName } from './engine-error.js';
 import { type ContainerRecord, type ImageRecord, RecordFolder } from './engine-records.js';
 import { type LockHolder, LockFile, type LockPurpose, isAlive } from './lock-file.js';
+import { type HeldLock, StoreLocks } from './store-locks.js';
+import { prepareStoreDir } from './store-marker.js';
 import { type References, collectReferences, describeOwner } from './references.js';
 import { tarFileSource } from './tar-file.js';
 import { type VerifyReport, verifyStore } from './verify.js';
@@ -37,18 +38,10 @@ export interface ContainerInfo extends ContainerRecord {
   lockedBy?: LockHolder;
 }
 
-/** A held lock: on a container (a mount) or on a mount point. */
-export interface HeldLock {
-  release(): void;
-}
-
 export interface EngineGcResult extends GcResult {
   /** Blobs kept because something references them. */
   kept: number;
 }
-
-const FORMAT = 1;
-const MARKER = 'layerfs.json';
 
 /**
  * The on-disk store a CLI or daemon opens:
@@ -71,21 +64,17 @@ export class Engine {
   readonly store: DirBlobStore;
   private readonly images_: RecordFolder<ImageRecord>;
   private readonly containers_: RecordFolder<ContainerRecord>;
-  private readonly lockDir: string;
-  private readonly lockWaitMs: number;
+  private readonly locks: StoreLocks;
   private readonly layers = new Map<LayerId, Layer>();
   private readonly imageCache = new Map<string, Image>();
-  private storeLockDepth = 0;
-  private workCounter = 0;
 
   private constructor(dir: string, options: EngineOptions) {
     const durable = options.durable ?? true;
     this.dir = dir;
-    this.lockWaitMs = options.lockWaitMs ?? 30_000;
     this.store = new DirBlobStore(dir, { durable });
     this.images_ = new RecordFolder(path.join(dir, 'images'), 'image', durable);
     this.containers_ = new RecordFolder(path.join(dir, 'containers'), 'container', durable);
-    this.lockDir = path.join(dir, 'locks');
+    this.locks = new StoreLocks(path.join(dir, 'locks'), dir, options.lockWaitMs ?? 30_000);
   }
 
   /** Opens the store in `dir`, creating it when `dir` is missing or empty. */
@@ -106,7 +95,7 @@ export class Engine {
   importDirectory(source: string, tag: string, options: ImportOptions = {}): ImageRecord {
     this.checkNewImage(tag, options.force);
     if (!fs.statSync(source).isDirectory()) throw new EngineError('EINVAL', `${source} is not a directory`);
-    const work = this.pin(`importing ${source}`);
+    const work = this.locks.pin(`importing ${source}`);
     try {
       const layer = layerFromFs(this.store, fs, path.resolve(source), { chunkSize: options.chunkSize, onEntry: options.onEntry });
       return this.tag(tag, [layer.id], { force: options.force });
@@ -119,7 +108,7 @@ export class Engine {
   async importTar(file: string, tag: string, options: ImportOptions = {}): Promise<ImageRecord> {
     this.checkNewImage(tag, options.force);
     const source = tarFileSource(file, options.onRead);
-    const work = this.pin(`importing ${file}`);
+    const work = this.locks.pin(`importing ${file}`);
     try {
       const layer = await layerFromTar(this.store, source, { chunkSize: options.chunkSize, onEntry: options.onEntry });
       return this.tag(tag, [layer.id], { force: options.force });
@@ -130,7 +119,7 @@ export class Engine {
 
   /** Names a stack of stored layers (bottom first) as an image. */
   tag(name: string, layers: readonly LayerId[], options: { force?: boolean } = {}): ImageRecord {
-    return this.withStoreLock(`tagging image ${name}`, () => {
+    return this.locks.withStoreLock(`tagging image ${name}`, () => {
       this.checkNewImage(name, options.force);
       for (const id of layers) if (!this.store.has(id)) throw new EngineError('EINVAL', `layer ${id} is not in the store`);
       const record: ImageRecord = { name, layers: [...layers], created: new Date().toISOString() };
@@ -154,7 +143,7 @@ export class Engine {
 
   /** Removes an image's name; refused while a container was created from it. */
   rmi(name: string): void {
-    this.withStoreLock(`removing image ${name}`, () => {
+    this.locks.withStoreLock(`removing image ${name}`, () => {
       this.images_.get(name);
       const users = this.containers_.all().filter((container) => container.image === name).map((container) => container.name);
       if (users.length > 0) {
@@ -170,7 +159,7 @@ export class Engine {
   create(image: string, name: string): ContainerRecord {
     checkName('image', image);
     checkName('container', name);
-    return this.withStoreLock(`creating container ${name}`, () => {
+    return this.locks.withStoreLock(`creating container ${name}`, () => {
       const { layers } = this.images_.get(image);
       this.checkNewContainer(name);
       const record: ContainerRecord = { name, image, layers, upper: null, created: new Date().toISOString() };
@@ -204,7 +193,7 @@ export class Engine {
    * The previous upper blob becomes garbage. Returns false when nothing changed since the last save.
    */
   saveContainer(name: string, container: Container): boolean {
-    return this.withStoreLock(`saving container ${name}`, () => {
+    return this.locks.withStoreLock(`saving container ${name}`, () => {
       const record = this.containers_.get(name);
       const upper = this.store.put(container.saveUpper());
       if (upper === record.upper) return false;
@@ -216,7 +205,7 @@ export class Engine {
   /** A copy of a container as last saved, in O(1): both records name the same upper blob. */
   fork(name: string, newName: string): ContainerRecord {
     checkName('container', newName);
-    return this.withStoreLock(`forking container ${name}`, () => {
+    return this.locks.withStoreLock(`forking container ${name}`, () => {
       const source = this.containers_.get(name);
       this.checkNewContainer(newName);
       const record: ContainerRecord = { ...source, name: newName, created: new Date().toISOString() };
@@ -228,7 +217,7 @@ export class Engine {
   /** The container's changes (as last saved) as a new layer on top of its image's, named `tag`. */
   commit(name: string, tag: string, options: { force?: boolean } = {}): ImageRecord {
     this.checkNewImage(tag, options.force);
-    return this.withStoreLock(`committing container ${name}`, () => {
+    return this.locks.withStoreLock(`committing container ${name}`, () => {
       const record = this.containers_.get(name);
       const { layer } = this.openContainer(name).commit();
       return this.tag(tag, [...record.layers, layer.id], options);
@@ -242,7 +231,7 @@ export class Engine {
 
   /** Removes a container; refused while it is mounted. Its blobs become garbage. */
   rm(name: string): void {
-    this.withStoreLock(`removing container ${name}`, () => {
+    this.locks.withStoreLock(`removing container ${name}`, () => {
       this.containers_.get(name);
       const lock = this.lock(name, { what: 'being removed' });
       try {
@@ -258,9 +247,9 @@ export class Engine {
    * died is taken over; a live holder makes this throw EBUSY naming it.
    */
   lock(name: string, purpose: LockPurpose = { what: 'in use' }): HeldLock {
-    return this.withStoreLock(`locking container ${name}`, () => {
+    return this.locks.withStoreLock(`locking container ${name}`, () => {
       this.containers_.get(name);
-      const got = LockFile.tryAcquire(this.containerLock(name), purpose);
+      const got = LockFile.tryAcquire(this.locks.containerFile(name), purpose);
       if (got instanceof LockFile) return got;
       const where = got.mountpoint ? ` at ${got.mountpoint}` : '';
       const hint = got.mountpoint ? `; unmount it first (layerfs umount ${got.mountpoint})` : '';
@@ -271,8 +260,8 @@ export class Engine {
   /** Claims a mount point for this process, so a second daemon on it is refused and `umount` finds us. */
   lockMountpoint(mountpoint: string, what: string): HeldLock {
     const resolved = path.resolve(mountpoint);
-    return this.withStoreLock(`mounting ${resolved}`, () => {
-      const got = LockFile.tryAcquire(this.mountLock(resolved), { what, mountpoint: resolved });
+    return this.locks.withStoreLock(`mounting ${resolved}`, () => {
+      const got = LockFile.tryAcquire(this.locks.mountFile(resolved), { what, mountpoint: resolved });
       if (got instanceof LockFile) return got;
       throw new EngineError('EBUSY', `${resolved} is already served by pid ${got.pid} (${got.what}); unmount it first (layerfs umount ${resolved})`);
     });
@@ -280,7 +269,7 @@ export class Engine {
 
   /** The live daemon serving a mount point, if any. */
   mountHolder(mountpoint: string): LockHolder | undefined {
-    return LockFile.holder(this.mountLock(path.resolve(mountpoint)));
+    return LockFile.holder(this.locks.mountFile(path.resolve(mountpoint)));
   }
 
   // ---- whole store -------------------------------------------------------------------------
@@ -298,8 +287,8 @@ export class Engine {
    * on the store (a mount, an import): blobs it wrote and has not referenced yet would be lost.
    */
   gc(): EngineGcResult {
-    return this.withStoreLock('collecting garbage', () => {
-      const busy = this.liveLocks();
+    return this.locks.withStoreLock('collecting garbage', () => {
+      const busy = this.locks.liveHolders();
       if (busy.length > 0) {
         // A mount holds two locks (its mount point's and its container's): name it once.
         const who = [...new Set(busy.map((holder) => `pid ${holder.pid} (${holder.what}${holder.mountpoint ? ` at ${holder.mountpoint}` : ''})`.replace(/\(serving container \S+ at /, '(mounted at ')))].join(', ');
@@ -355,7 +344,7 @@ export class Engine {
   }
 
   private withHolder(record: ContainerRecord): ContainerInfo {
-    const holder = LockFile.holder(this.containerLock(record.name));
+    const holder = LockFile.holder(this.locks.containerFile(record.name));
     return holder ? { ...record, lockedBy: holder } : record;
   }
 
@@ -369,74 +358,6 @@ export class Engine {
   private checkNewContainer(name: string): void {
     if (this.containers_.has(name)) throw new EngineError('EEXIST', `container ${name} exists; choose another name or remove it first (layerfs rm ${name})`);
   }
-
-  /**
-   * Runs `work` holding the short store-wide lock (re-entrant within this Engine). Writers of
-   * records and gc exclude each other through it.
-   */
-  private withStoreLock<T>(what: string, work: () => T): T {
-    if (this.storeLockDepth > 0) {
-      this.storeLockDepth++;
-      try {
-        return work();
-      } finally {
-        this.storeLockDepth--;
-      }
-    }
-    const got = LockFile.acquire(path.join(this.lockDir, 'store.lock'), { what }, this.lockWaitMs);
-    if (!(got instanceof LockFile)) {
-      throw new EngineError('EBUSY', `the store ${this.dir} is locked by pid ${got.pid} (${got.what}) for more than ${this.lockWaitMs / 1000} s; try again, or stop that process if it hangs`);
-    }
-    this.storeLockDepth = 1;
-    try {
-      return work();
-    } finally {
-      this.storeLockDepth = 0;
-      got.release();
-    }
-  }
-
-  /** A lock that tells gc to wait while long work writes blobs nothing references yet. */
-  private pin(what: string): HeldLock {
-    return this.withStoreLock(what, () => {
-      const got = LockFile.tryAcquire(path.join(this.lockDir, `work-${process.pid}-${this.workCounter++}.lock`), { what });
-      if (!(got instanceof LockFile)) throw new Error(`work lock of pid ${process.pid} taken twice`);
-      return got;
-    });
-  }
-
-  private liveLocks(): LockHolder[] {
-    return fs
-      .readdirSync(this.lockDir)
-      .filter((file) => file.endsWith('.lock') && file !== 'store.lock')
-      .flatMap((file) => LockFile.holder(path.join(this.lockDir, file)) ?? []);
-  }
-
-  private containerLock(name: string): string {
-    return path.join(this.lockDir, `container-${name}.lock`);
-  }
-
-  private mountLock(resolved: string): string {
-    return path.join(this.lockDir, `mount-${createHash('sha256').update(resolved).digest('hex').slice(0, 16)}.lock`);
-  }
-}
-
-/** Creates the marker in a new or empty folder; refuses a folder that is something else. */
-function prepareStoreDir(root: string, durable: boolean): void {
-  const marker = path.join(root, MARKER);
-  let format: unknown;
-  try {
-    format = (JSON.parse(fs.readFileSync(marker, 'utf8')) as { format?: unknown }).format;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new EngineError('EIO', `${marker} is damaged; restore it ({"format": ${FORMAT}})`, { cause: error });
-    fs.mkdirSync(root, { recursive: true });
-    if (fs.readdirSync(root).some((name) => !name.startsWith('.'))) {
-      throw new EngineError('EINVAL', `${root} is not a layerfs store (it has no ${MARKER} and is not empty); choose a new or empty directory`);
-    }
-    writeFileAtomic(marker, `${JSON.stringify({ format: FORMAT })}\n`, durable);
-    return;
-  }
-  if (format !== FORMAT) throw new EngineError('EINVAL', `${root} is a layerfs store of format ${String(format)}; this layerfs reads format ${FORMAT}`);
 }
 
 function plural(count: number, word: string): string {
