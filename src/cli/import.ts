@@ -1,23 +1,27 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ImageRecord } from '../container/index.js';
-import { type Command, requiredOption } from './command.js';
+import { type Command, requiredOption, stringOption } from './command.js';
 import { formatBytes, shortDigest } from './format.js';
 import { Progress } from './progress.js';
 
 export const importCommand: Command = {
   name: 'import',
   usage: 'DIR|TARBALL --tag NAME',
-  summary: 'Import a directory or a tar archive as a one-layer image.',
+  summary: 'Import a directory, a layer tarball, an OCI image or a `docker save` archive as an image.',
   description: [
-    'A directory keeps its modes, owners, times, symlinks, hard links, devices and fifos. A tar',
-    'archive may be gzipped. Identical contents are stored once, across all images.',
+    'A directory keeps its modes, owners, times, symlinks, hard links, devices and fifos. A file may',
+    'be an OCI image layout (tar), a `docker save` tarball or a single layer tarball, plain or',
+    'gzipped; `.wh.` whiteouts become whiteouts and every digest is checked. A folder holding an',
+    'OCI layout (oci-layout) or an extracted docker save (manifest.json) is read as that image.',
+    'Identical contents are stored once, across all images.',
     '',
-    'Example: layerfs import ./rootfs --tag base',
+    'Example: layerfs import ./rootfs --tag base; layerfs import alpine.tar --tag alpine',
   ].join('\n'),
   options: {
     tag: { type: 'string', short: 't', arg: 'NAME', help: 'name of the new image (letters, digits, _ . -)' },
     force: { type: 'boolean', help: 'replace an image of that name (its containers keep their layers)' },
+    ref: { type: 'string', arg: 'REF', help: 'which image of an archive holding several (a tag such as alpine:3.19)' },
   },
   positionals: [1, 1],
   positionalNames: ['DIR|TARBALL'],
@@ -33,10 +37,11 @@ export const importCommand: Command = {
     }
     const engine = context.engine();
     const force = values.force === true;
+    const ref = stringOption(values, 'ref');
     let entries = 0;
     let bytes = 0;
     let record: ImageRecord;
-    if (stat.isDirectory()) {
+    if (stat.isDirectory() && !isImageFolder(from)) {
       const progress = new Progress(`importing ${path.basename(path.resolve(from))}`, progressTotal(from), 'bytes');
       try {
         record = engine.importDirectory(from, tag, {
@@ -50,16 +55,17 @@ export const importCommand: Command = {
       } finally {
         progress.finish();
       }
-    } else if (stat.isFile()) {
-      const progress = new Progress(`importing ${path.basename(from)}`, stat.size, 'bytes');
+    } else if (stat.isFile() || isImageFolder(from)) {
+      const progress = new Progress(`importing ${path.basename(from)}`, 0, 'bytes');
       try {
-        record = await engine.importTar(from, tag, {
+        record = await engine.importImage(from, tag, {
           force,
-          onEntry: (_, size) => {
+          ...(ref === undefined ? {} : { ref }),
+          onEntry: (at, size) => {
             entries++;
             bytes += size;
+            progress.update(bytes, at);
           },
-          onRead: (read) => progress.update(read),
         });
       } finally {
         progress.finish();
@@ -67,9 +73,16 @@ export const importCommand: Command = {
     } else {
       throw new Error(`${from} is neither a directory nor a file; give a directory or a tar archive to import`);
     }
-    context.out(`imported ${tag}: ${entries} entries, ${formatBytes(bytes)} of file data (layer ${shortDigest(record.layers[0]!)})\n`);
+    const top = shortDigest(record.layers.at(-1) ?? '');
+    const layers = record.layers.length === 1 ? `layer ${top}` : `${record.layers.length} layers, top ${top}`;
+    context.out(`imported ${tag}: ${entries} entries, ${formatBytes(bytes)} of file data (${layers})\n`);
   },
 };
+
+/** An OCI image layout or an extracted `docker save`, rather than a root filesystem. */
+function isImageFolder(dir: string): boolean {
+  return fs.statSync(dir).isDirectory() && (fs.existsSync(path.join(dir, 'oci-layout')) || fs.existsSync(path.join(dir, 'manifest.json')));
+}
 
 /** File bytes under a directory (a quick walk before the import, for the bar's 100%). */
 function progressTotal(root: string): number {

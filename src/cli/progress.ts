@@ -27,11 +27,16 @@ export class Progress {
     const now = Date.now();
     if (now - this.last < 100) return;
     this.last = now;
-    const share = this.total > 0 ? Math.min(1, done / this.total) : 0;
-    const width = 24;
-    const filled = Math.round(share * width);
-    const amount = this.unit === 'bytes' ? `${formatBytes(done)} / ${formatBytes(this.total)}` : `${done} / ${this.total}`;
-    let line = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(share * 100)).padStart(3)}% ${amount}`;
+    const amount = this.unit === 'bytes' ? formatBytes(done) : String(done);
+    let line = `${this.label} ${amount}`;
+    // Without a known total (an image archive is read by the importer itself) only the count shows.
+    if (this.total > 0) {
+      const share = Math.min(1, done / this.total);
+      const width = 24;
+      const filled = Math.round(share * width);
+      const of = this.unit === 'bytes' ? formatBytes(this.total) : String(this.total);
+      line = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(share * 100)).padStart(3)}% ${amount} / ${of}`;
+    }
     const room = (this.stream.columns ?? 80) - line.length - 2;
     if (detail && room > 8) line += ` ${detail.length > room ? `…${detail.slice(-(room - 1))}` : detail}`;
     this.stream.write(`\r\x1b[K${line}`);

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { type ImageImportOptions, importImage } from '../image/import.js';
 import { Layer, type LayerId, layerFromFs, layerFromTar } from '../layer/index.js';
 import { BlobError, DirBlobStore, type GcResult, collectGarbage } from '../store/index.js';
 import { Image } from '../union/image.js';
@@ -104,7 +105,10 @@ export class Engine {
     }
   }
 
-  /** Imports a tar archive (gzipped or not) as a one-layer image named `tag`. */
+  /**
+   * Imports a plain tar archive (gzipped or not) as a one-layer image named `tag`; `.wh.` names
+   * stay ordinary files (importImage reads OCI layers, whiteouts and all).
+   */
   async importTar(file: string, tag: string, options: ImportOptions = {}): Promise<ImageRecord> {
     this.checkNewImage(tag, options.force);
     const source = tarFileSource(file, options.onRead);
@@ -112,6 +116,21 @@ export class Engine {
     try {
       const layer = await layerFromTar(this.store, source, { chunkSize: options.chunkSize, onEntry: options.onEntry });
       return this.tag(tag, [layer.id], { force: options.force });
+    } finally {
+      work.release();
+    }
+  }
+
+  /**
+   * Imports an OCI image layout (a folder or a tar of one), a `docker save` tarball or a single
+   * OCI/Docker layer tarball (whiteouts translated), checking every digest; see importImage.
+   */
+  async importImage(input: string, tag: string, options: ImageImportOptions & { force?: boolean } = {}): Promise<ImageRecord> {
+    this.checkNewImage(tag, options.force);
+    const work = this.locks.pin(`importing ${input}`);
+    try {
+      const { layers } = await importImage(this.store, input, options);
+      return this.tag(tag, layers.map((layer) => layer.id), { force: options.force });
     } finally {
       work.release();
     }

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { packTar } from '../../src/image/index.js';
-import { Engine, Layer } from '../../src/index.js';
+import { ociArchive, packTar } from '../../src/image/index.js';
+import { Engine, Layer, MemoryBlobStore, layerFromSpec } from '../../src/index.js';
 import { seededBytes } from '../helpers/bytes.js';
 import { tempDir } from '../helpers/tmp.js';
 import { hostTree, storeCli } from './helpers.js';
@@ -125,5 +125,28 @@ describe('layerfs from import to gc', () => {
     const garbage = await run('import', bad, '--tag', 'bad');
     expect(garbage.status).toBe(1);
     expect(garbage.stderr).toMatch(/^layerfs: .*checksum/);
+  });
+
+  it('imports an OCI image archive with its layers, and a layer tarball with whiteouts', async () => {
+    const { store, run } = storeCli();
+    const dir = tempDir();
+    const memory = new MemoryBlobStore();
+    const layers = [layerFromSpec(memory, { '/etc/hosts': 'hosts\n', '/etc/old': 'old' }), layerFromSpec(memory, { '/etc/motd': 'motd\n' })];
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of ociArchive(memory, layers)) chunks.push(chunk);
+    fs.writeFileSync(path.join(dir, 'image.tar'), Buffer.concat(chunks));
+    const oci = await run('import', path.join(dir, 'image.tar'), '--tag', 'oci');
+    expect(oci.stderr).toBe('');
+    expect(oci.stdout).toMatch(/^imported oci: \d+ entries, .* \(2 layers, top [0-9a-f]{12}\)\n$/);
+
+    // A layer tarball deleting /etc/old: OCI's .wh. name becomes a whiteout.
+    fs.writeFileSync(path.join(dir, 'layer.tar.gz'), zlib.gzipSync(packTar([{ path: 'etc/.wh.old', type: 'file', data: new Uint8Array(0) }])));
+    expect((await run('import', path.join(dir, 'layer.tar.gz'), '--tag', 'delete-old')).status).toBe(0);
+
+    const engine = Engine.open(store);
+    engine.tag('stacked', [...engine.imageRecord('oci').layers, ...engine.imageRecord('delete-old').layers]);
+    engine.create('stacked', 'c');
+    const c = engine.openContainer('c');
+    expect(c.readdir(c.resolve('/etc')).map((entry) => entry.name)).toEqual(['hosts', 'motd']);
   });
 });
