@@ -1,0 +1,265 @@
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** One live mount of a system under test. */
+export interface Mounted {
+  /** Where the tree appears: `big.bin` and `tree/`. */
+  root: string;
+  /** The serving process, for RSS (FUSE systems only). */
+  pid?: number;
+  /** What the daemon said when it was ready (layerfs). */
+  info?: Record<string, unknown>;
+  /** A CPU profile of the daemon over a window (layerfs). */
+  profile?: { start(): Promise<void>; stop(file: string): Promise<void> };
+  /** FUSE requests the daemon answered since the last call, by op (layerfs). */
+  requests?: () => Promise<Record<string, number>>;
+  /** Unmounts (or, for tmpfs, removes what a workload added). Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface System {
+  key: string;
+  label: string;
+  /** Why it cannot run here, or undefined. */
+  unavailable(): string | undefined;
+  /** A fresh mount over the tree: an empty upper layer, cold daemon. */
+  mount(): Promise<Mounted>;
+}
+
+/** Runs a program; resolves with stdout, rejects with stderr in the message. */
+export function run(file: string, args: string[], options: { cwd?: string } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { cwd: options.cwd, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${file} ${args.join(' ')}: ${stderr.trim() || error.message}`, { cause: error }));
+      else resolve(stdout);
+    });
+  });
+}
+
+function which(program: string): string | undefined {
+  try {
+    return execFileSync('which', [program], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether something is mounted at `dir` (its exact path in /proc/self/mountinfo). */
+export function isMounted(dir: string): boolean {
+  const target = path.resolve(dir);
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => line.split(' ')[4]?.replace(/\\040/g, ' ') === target);
+}
+
+async function waitFor(what: string, ready: () => boolean, child: ChildProcess, log: () => string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}): ${log()}`);
+    if (Date.now() > deadline) throw new Error(`${what} did not come up in ${timeoutMs} ms: ${log()}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Waits for a child to exit; after `graceMs`, kills it. */
+function exited(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Last resort for a FUSE mount whose daemon did not unmount: a lazy unmount. */
+async function forceUnmount(dir: string, fusermount: string): Promise<void> {
+  if (!isMounted(dir)) return;
+  await run(fusermount, ['-uz', dir]).catch(() => run('umount', ['-l', dir]));
+}
+
+/** tmpfs direct: the generated tree itself (`scratch/lower` is on the benchmark's tmpfs). */
+export function tmpfsDirect(lower: string): System {
+  return {
+    key: 'tmpfs',
+    label: 'tmpfs direct',
+    unavailable: () => undefined,
+    mount: async () => ({
+      root: lower,
+      // Workloads only add `created/`; take it away so the next one sees the same tree.
+      stop: async () => fs.rmSync(path.join(lower, 'created'), { recursive: true, force: true }),
+    }),
+  };
+}
+
+/** Fresh upper, work and merged directories for one overlay mount. */
+function overlayDirs(base: string): { upper: string; work: string; merged: string } {
+  fs.rmSync(base, { recursive: true, force: true });
+  const dirs = { upper: path.join(base, 'upper'), work: path.join(base, 'work'), merged: path.join(base, 'merged') };
+  for (const dir of Object.values(dirs)) fs.mkdirSync(dir, { recursive: true });
+  return dirs;
+}
+
+/** Kernel overlayfs: lower is the tree, upper and work on the same tmpfs. */
+export function kernelOverlay(lower: string, base: string): System {
+  return {
+    key: 'overlayfs',
+    label: 'kernel overlayfs',
+    unavailable: () => {
+      if (process.getuid?.() !== 0) return 'mounting kernel overlayfs needs root';
+      if (!/\boverlay\b/.test(fs.readFileSync('/proc/filesystems', 'utf8'))) {
+        try {
+          execFileSync('modprobe', ['overlay'], { stdio: 'ignore' });
+        } catch {
+          return 'this kernel has no overlayfs';
+        }
+      }
+      return undefined;
+    },
+    mount: async () => {
+      const { upper, work, merged } = overlayDirs(base);
+      await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
+      let stopped = false;
+      return {
+        root: merged,
+        stop: async () => {
+          if (stopped) return;
+          stopped = true;
+          await run('umount', [merged]).catch(() => run('umount', ['-l', merged]));
+          fs.rmSync(base, { recursive: true, force: true });
+        },
+      };
+    },
+  };
+}
+
+function fuseUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'FUSE needs Linux';
+  if (!fs.existsSync('/dev/fuse')) return '/dev/fuse is missing';
+  return undefined;
+}
+
+/** fuse-overlayfs in the foreground (so its pid is ours to measure), same lower, upper on tmpfs. */
+export function fuseOverlayfs(lower: string, base: string): System {
+  const binary = which('fuse-overlayfs');
+  const fusermount = which('fusermount3') ?? which('fusermount') ?? 'fusermount';
+  return {
+    key: 'fuse-overlayfs',
+    label: 'fuse-overlayfs',
+    unavailable: () => fuseUnavailable() ?? (binary ? undefined : 'fuse-overlayfs is not installed (Debian: apt-get install fuse-overlayfs)'),
+    mount: async () => {
+      const { upper, work, merged } = overlayDirs(base);
+      const child = spawn(binary!, ['-f', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let log = '';
+      child.stderr!.on('data', (chunk) => (log += chunk));
+      let stopped = false;
+      const stop = async () => {
+        if (stopped) return;
+        stopped = true;
+        if (isMounted(merged)) await run(fusermount, ['-u', merged]).catch(() => forceUnmount(merged, fusermount));
+        child.kill('SIGTERM');
+        await exited(child);
+        fs.rmSync(base, { recursive: true, force: true });
+      };
+      try {
+        await waitFor('fuse-overlayfs', () => isMounted(merged), child, () => log);
+      } catch (error) {
+        await stop();
+        throw error;
+      }
+      return { root: merged, pid: child.pid!, stop };
+    },
+  };
+}
+
+function fuseNativeUnavailable(): string | undefined {
+  const problem = fuseUnavailable();
+  if (problem) return problem;
+  try {
+    execFileSync(process.execPath, ['-e', "require('fuse-native')"], { stdio: 'ignore' });
+  } catch {
+    return 'the optional dependency fuse-native does not load (npm install; Debian: apt-get install libfuse2)';
+  }
+  return undefined;
+}
+
+/**
+ * A fuse-native daemon in a child process (serve.ts or bare.ts): started per mount, ready when it
+ * prints `ready {json}`, stopped by SIGTERM. serve.ts also answers `counts`, `profile-start` and
+ * `profile-stop FILE` on stdin, one answer line each.
+ */
+async function startDaemon(script: string, args: string[], mountpoint: string, controls: boolean): Promise<Mounted> {
+  const fusermount = which('fusermount') ?? which('fusermount3') ?? 'fusermount';
+  fs.mkdirSync(mountpoint, { recursive: true });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, script), '--mount', mountpoint, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let log = '';
+  let info: Record<string, unknown> | undefined;
+  const acknowledged: ((answer: string) => void)[] = [];
+  child.stderr!.on('data', (chunk) => (log += chunk));
+  child.stdout!.on('data', (chunk) => {
+    for (const line of String(chunk).split('\n')) {
+      const match = /^ready (.*)$/.exec(line);
+      if (match) info = JSON.parse(match[1]!) as Record<string, unknown>;
+      else if (line === 'ok' || line.startsWith('counts ')) acknowledged.shift()?.(line);
+      else if (line) log += `${line}\n`;
+    }
+  });
+  const command = (text: string) =>
+    new Promise<string>((resolve) => {
+      acknowledged.push(resolve);
+      child.stdin!.write(`${text}\n`);
+    });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    child.kill('SIGTERM');
+    await exited(child);
+    await forceUnmount(mountpoint, fusermount);
+    if (log.trim()) process.stderr.write(`${script} said: ${log.trim()}\n`);
+  };
+  try {
+    // Importing a large tree into a memory store takes a while on every start.
+    await waitFor(script, () => info !== undefined, child, () => log, 600_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  if (!controls) return { root: mountpoint, pid: child.pid!, info: info!, stop };
+  const profile = {
+    start: async () => void (await command('profile-start')),
+    stop: async (file: string) => void (await command(`profile-stop ${file}`)),
+  };
+  const requests = async () => JSON.parse((await command('counts')).slice('counts '.length)) as Record<string, number>;
+  return { root: mountpoint, pid: child.pid!, info: info!, profile, requests, stop };
+}
+
+/**
+ * layerfs: a child daemon (bench/fuse/serve.ts) serving a fresh container of the tree's image.
+ * `store` is `memory` (the tree is imported on every start) or a directory on the tmpfs (imported
+ * on the first start, loaded from the store afterwards).
+ */
+export function layerfs(lower: string, base: string, store: 'memory' | 'dir'): System {
+  const storeArg = store === 'memory' ? 'memory' : path.join(base, 'store');
+  return {
+    key: store === 'memory' ? 'layerfs-memory' : 'layerfs',
+    label: store === 'memory' ? 'layerfs (MemoryBlobStore)' : 'layerfs (DirBlobStore)',
+    unavailable: fuseNativeUnavailable,
+    mount: () => startDaemon('serve.ts', ['--source', lower, '--store', storeArg], path.join(base, 'mnt'), true),
+  };
+}
+
+/** The floor: bench/fuse/bare.ts, a bare fuse-native filesystem over an in-memory copy of the tree. */
+export function bareFuseNative(lower: string, base: string): System {
+  return {
+    key: 'fuse-native',
+    label: 'bare fuse-native (floor)',
+    unavailable: fuseNativeUnavailable,
+    mount: () => startDaemon('bare.ts', ['--source', lower], path.join(base, 'mnt'), false),
+  };
+}
