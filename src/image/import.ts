@@ -4,6 +4,7 @@ import type { BlobStore } from '../store/index.js';
 import { ArchiveFiles } from './archive-files.js';
 import { gunzip, limitSize, peek, sniffCompression } from './compression.js';
 import { ImageError } from './errors.js';
+import { inheritLowerMeta } from './lower-meta.js';
 import { DirFiles, type ImageFiles, imagePath } from './image-files.js';
 import { type LayerBlob, type LayerImportOptions, importLayer } from './layer-import.js';
 import type { ImageConfig } from './oci-json.js';
@@ -24,12 +25,14 @@ export interface ImportedImage {
   /** Bottom first: the stack to tag as an image. */
   layers: Layer[];
   /** Each layer's digest and diff id, as verified. */
-  blobs: Omit<LayerBlob, 'layer'>[];
+  blobs: ImportedBlob[];
   /** The image config (absent for a single layer tarball). */
   config: ImageConfig | undefined;
   /** Names the image carries (docker RepoTags, OCI reference names). */
   tags: string[];
 }
+
+export type ImportedBlob = Omit<LayerBlob, 'layer' | 'implicitDirs'>;
 
 const DEFAULT_MAX_ARCHIVE = 2 ** 40;
 
@@ -49,13 +52,13 @@ export async function importImage(store: BlobStore, input: string | Uint8Array, 
   if (typeof input === 'string' && fs.statSync(input).isDirectory()) {
     if (format === 'layer') throw new ImageError('EUNSUPPORTED', `${input} is a folder; a layer is a tarball (import a folder as a plain directory instead)`);
     const files = new DirFiles(store, input);
-    return finish(files, await resolveFolder(files, format, options), options);
+    return finish(store, files, await resolveFolder(files, format, options), options);
   }
   const open = () => decompressed(typeof input === 'string' ? fs.createReadStream(input, { highWaterMark: 1024 * 1024 }) : [input], name, options);
   const kind = format === 'auto' ? await archiveKind(open(), name) : format;
   if (kind === 'layer') {
     try {
-      const { layer, ...blob } = await importLayer(store, typeof input === 'string' ? fs.createReadStream(input, { highWaterMark: 1024 * 1024 }) : input, { ...options, name });
+      const { layer, implicitDirs: _, ...blob } = await importLayer(store, typeof input === 'string' ? fs.createReadStream(input, { highWaterMark: 1024 * 1024 }) : input, { ...options, name });
       return { format: 'layer', layers: [layer], blobs: [blob], config: undefined, tags: [] };
     } catch (error) {
       if (error instanceof TarError) throw new ImageError('EFORMAT', `${name}: ${error.message}`, { cause: error });
@@ -63,7 +66,7 @@ export async function importImage(store: BlobStore, input: string | Uint8Array, 
     }
   }
   const files = await ArchiveFiles.scan(store, open(), name, options);
-  return finish(files, kind === 'oci' ? await resolveOci(files, options) : await resolveDocker(files, options), options);
+  return finish(store, files, kind === 'oci' ? await resolveOci(files, options) : await resolveDocker(files, options), options);
 }
 
 async function resolveFolder(files: DirFiles, format: ImageFormat | 'auto', options: SelectOptions): Promise<ResolvedImage> {
@@ -75,13 +78,13 @@ async function resolveFolder(files: DirFiles, format: ImageFormat | 'auto', opti
 }
 
 /** Imports the layers an image names, in order, checking each digest and diff id. */
-async function finish(files: ImageFiles, image: ResolvedImage, options: ImageImportOptions): Promise<ImportedImage> {
+async function finish(store: BlobStore, files: ImageFiles, image: ResolvedImage, options: ImageImportOptions): Promise<ImportedImage> {
   const diffIds = image.config.rootfs.diff_ids;
   if (diffIds.length !== image.layers.length) {
     throw new ImageError('EFORMAT', `${files.name}: the config lists ${diffIds.length} diff ids for ${image.layers.length} layers`);
   }
   const layers: Layer[] = [];
-  const blobs: Omit<LayerBlob, 'layer'>[] = [];
+  const blobs: ImportedBlob[] = [];
   for (const [i, ref] of image.layers.entries()) {
     const what = `layer ${i + 1} of ${image.layers.length} (${ref.digest ?? ref.file})`;
     let imported: LayerBlob;
@@ -93,13 +96,14 @@ async function finish(files: ImageFiles, image: ResolvedImage, options: ImageImp
       if (error instanceof TarError) throw new ImageError('EFORMAT', `${files.name}: ${what}: ${error.message}`, { cause: error });
       throw error;
     }
-    const { layer, ...blob } = imported;
+    const { layer, implicitDirs, ...blob } = imported;
     if (ref.digest !== undefined && blob.digest !== ref.digest) {
       throw new ImageError('EDIGEST', `${files.name}: ${what} has digest ${blob.digest}, not the ${ref.digest} the manifest states`);
     }
     if (ref.size !== undefined && blob.size !== ref.size) throw new ImageError('EDIGEST', `${files.name}: ${what} has ${blob.size} bytes, not the ${ref.size} the manifest states`);
     if (blob.diffId !== diffIds[i]) throw new ImageError('EDIGEST', `${files.name}: ${what} has diff id ${blob.diffId}, not the ${diffIds[i]} the config states`);
-    layers.push(layer);
+    // Layers of an archive may be imported before their place is known: lower metadata comes now.
+    layers.push(inheritLowerMeta(store, layer, implicitDirs, layers));
     blobs.push(blob);
   }
   return { format: image.format, layers, blobs, config: image.config, tags: image.tags };

@@ -17,7 +17,7 @@ export { type OciDigest, isOciDigest, sha256 } from './digest.js';
 export { type Compression, gzip, gunzip } from './compression.js';
 export { WHITEOUT_PREFIX, OPAQUE_MARKER, ociMemberRole } from './whiteout.js';
 export { type LayerBlob, type LayerImportOptions, DEFAULT_MAX_LAYER_SIZE, importLayer } from './layer-import.js';
-export { type ImageFormat, type ImageImportOptions, type ImportedImage, importImage } from './import.js';
+export { type ImageFormat, type ImageImportOptions, type ImportedImage, type ImportedBlob, importImage } from './import.js';
 export { type LayerExportOptions, layerTarEntries, layerTar, layerTarGzip } from './layer-export.js';
 export { type ImageExportOptions, ociArchive, dockerArchive, writeOciLayout } from './export.js';
 export { type ConfigOptions, imageConfig } from './config.js';

@@ -3,6 +3,7 @@ import type { BlobStore } from '../store/index.js';
 import { type Compression, gunzip, limitSize, peek, sniffCompression } from './compression.js';
 import { type OciDigest, Tally } from './digest.js';
 import { ImageError } from './errors.js';
+import { inheritLowerMeta } from './lower-meta.js';
 import type { TarSource } from './tar.js';
 import { ociMemberRole } from './whiteout.js';
 
@@ -20,6 +21,11 @@ export interface LayerImportOptions {
   onEntry?: (path: string, bytes: number) => void;
   /** What the layer is called in errors (default "layer"). */
   name?: string;
+  /**
+   * The layers it goes on (bottom first): directories the tarball leaves out (parents of its
+   * members, the root) take their metadata from there, as extraction onto them would.
+   */
+  below?: readonly Layer[];
 }
 
 /** A layer imported from an OCI or Docker layer tarball, with the digests that name it. */
@@ -34,6 +40,8 @@ export interface LayerBlob {
   /** Bytes of the uncompressed tar. */
   tarSize: number;
   compression: 'gzip' | 'none';
+  /** Directories no member gave metadata for (see inheritLowerMeta). */
+  implicitDirs: string[];
 }
 
 const SUPPORTED: ReadonlySet<Compression> = new Set(['gzip', 'none']);
@@ -67,16 +75,19 @@ async function importFrom(store: BlobStore, bytes: AsyncIterable<Uint8Array>, ra
   // readTar closes its source when the archive ends; the padding after the end must still be
   // hashed into the diff id, so it gets a source it cannot close and the rest is drained here.
   const unclosable: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => iterator.next() }) };
+  let implicitDirs: string[] = [];
   try {
-    const layer = await layerFromTar(store, unclosable, {
+    const built = await layerFromTar(store, unclosable, {
       chunkSize: options.chunkSize,
       maxExtensionSize: options.maxExtensionSize,
       signal: options.signal,
       onEntry: options.onEntry,
       roleOf: ociMemberRole,
+      onImplicitDirs: (paths) => (implicitDirs = paths),
     });
     while (!(await iterator.next()).done);
-    return { layer, digest: raw.digest(), diffId: tar.digest(), size: raw.bytes, tarSize: tar.bytes, compression: compression === 'gzip' ? 'gzip' : 'none' };
+    const layer = inheritLowerMeta(store, built, implicitDirs, options.below ?? []);
+    return { layer, digest: raw.digest(), diffId: tar.digest(), size: raw.bytes, tarSize: tar.bytes, compression: compression === 'gzip' ? 'gzip' : 'none', implicitDirs };
   } finally {
     await iterator.return(undefined);
   }

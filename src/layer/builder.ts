@@ -7,6 +7,8 @@ interface DraftDir {
   kind: 'dir';
   meta: Meta;
   opaque: boolean;
+  /** Made as a parent, or without metadata: its metadata is a default, not the archive's. */
+  implicit: boolean;
   children: Map<string, Draft | typeof WHITEOUT>;
 }
 /** Non-directories are finished inodes: the same object under two names is a hard link. */
@@ -44,7 +46,7 @@ export class LayerBuilder {
   ) {
     this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     this.time = options.time ?? 0n;
-    this.root = { kind: 'dir', meta: defaultMeta('dir', this.time), opaque: false, children: new Map() };
+    this.root = { kind: 'dir', meta: defaultMeta('dir', this.time), opaque: false, implicit: true, children: new Map() };
   }
 
   private meta(kind: Kind, meta: Partial<Meta> = {}): Meta {
@@ -63,7 +65,7 @@ export class LayerBuilder {
     for (const name of names) {
       let next = dir.children.get(name);
       if (next === undefined || next === WHITEOUT || next.kind !== 'dir') {
-        next = { kind: 'dir', meta: this.meta('dir'), opaque: next === WHITEOUT, children: new Map() };
+        next = { kind: 'dir', meta: this.meta('dir'), opaque: next === WHITEOUT, implicit: true, children: new Map() };
         dir.children.set(name, next);
       }
       dir = next;
@@ -96,18 +98,24 @@ export class LayerBuilder {
   /** Creates or updates a directory (the root too, with path '/'). */
   dir(path: string, meta?: Partial<Meta>, options: { opaque?: boolean } = {}): this {
     if (splitLayerPath(path).length === 0) {
-      if (meta) this.root.meta = this.meta('dir', meta);
+      if (meta) {
+        this.root.meta = this.meta('dir', meta);
+        this.root.implicit = false;
+      }
       if (options.opaque !== undefined) this.root.opaque = options.opaque;
       return this;
     }
     const [parent, name] = this.parentOf(path);
     const existing = parent.children.get(name);
     if (existing !== undefined && existing !== WHITEOUT && existing.kind === 'dir') {
-      if (meta) existing.meta = this.meta('dir', meta);
+      if (meta) {
+        existing.meta = this.meta('dir', meta);
+        existing.implicit = false;
+      }
       if (options.opaque !== undefined) existing.opaque = options.opaque;
     } else {
       // Over a whiteout, opaque unless told otherwise (see parentOf).
-      parent.children.set(name, { kind: 'dir', meta: this.meta('dir', meta), opaque: options.opaque ?? existing === WHITEOUT, children: new Map() });
+      parent.children.set(name, { kind: 'dir', meta: this.meta('dir', meta), opaque: options.opaque ?? existing === WHITEOUT, implicit: meta === undefined, children: new Map() });
     }
     return this;
   }
@@ -162,6 +170,23 @@ export class LayerBuilder {
 
   private content(data: string | Uint8Array): Content {
     return putContent(this.store, typeof data === 'string' ? Buffer.from(data) : data, this.chunkSize);
+  }
+
+  /**
+   * Directories whose metadata nobody gave (parents made on the way, the root without a `./`
+   * member), root first. An importer stacking the layer on others may want the lower
+   * directory's metadata there, as extraction onto a lower tree leaves it.
+   */
+  implicitDirs(): string[] {
+    const found: string[] = [];
+    const visit = (dir: DraftDir, path: string) => {
+      if (dir.implicit) found.push(path === '' ? '/' : path);
+      for (const [name, child] of [...dir.children].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        if (child !== WHITEOUT && child.kind === 'dir') visit(child, `${path}/${name}`);
+      }
+    };
+    visit(this.root, '');
+    return found;
   }
 
   /** Numbers the tree canonically (depth first, names sorted), stores it and returns the layer. */

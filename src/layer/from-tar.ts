@@ -26,6 +26,8 @@ export interface FromTarOptions extends LayerBuilderOptions, ReadTarOptions {
   roleOf?: (path: string, header: TarHeader) => MemberRole | undefined;
   /** Checked before each member: an aborted import stops with the signal's reason. */
   signal?: AbortSignal;
+  /** Told the directories no member gave metadata for (see LayerBuilder.implicitDirs). */
+  onImplicitDirs?: (paths: string[]) => void;
 }
 
 /**
@@ -104,6 +106,7 @@ export async function layerFromTar(store: BlobStore, source: TarSource, options:
     }
     options.onEntry?.(path, header.type === 'file' ? header.size : 0);
   }
+  options.onImplicitDirs?.(builder.implicitDirs());
   return builder.build();
 }
 

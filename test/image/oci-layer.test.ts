@@ -83,6 +83,24 @@ describe('OCI layer import: whiteouts', () => {
     expect(Object.keys(viewTree(store, [base, layer]))).toEqual(['/d', '/d/upper', '/f', '/g', '/g/inside']);
   });
 
+  it('gives directories the tarball leaves out the metadata they have below, as extraction leaves them', async () => {
+    const store = new MemoryBlobStore();
+    const base = layerFromSpec(store, {
+      '/': { kind: 'dir', mode: 0o750, mtime: 7n },
+      '/etc': { kind: 'dir', mode: 0o700, uid: 5, gid: 6, mtime: 9_000_000_000n, xattrs: { 'user.a': 'b' } },
+      '/etc/shadow': 's',
+    });
+    const tar = packTar([{ path: 'etc/.wh.shadow', type: 'file' }, { path: 'new/dir/file', type: 'file' }]);
+    const { layer, implicitDirs } = await importLayer(store, tar, { below: [base] });
+    expect(implicitDirs).toEqual(['/', '/etc', '/new', '/new/dir']);
+    expect(layer.root).toMatchObject({ mode: 0o750, mtime: 7n });
+    expect(inodeAt(layer, '/etc')).toMatchObject({ mode: 0o700, uid: 5, gid: 6, mtime: 9_000_000_000n });
+    expect(inodeAt(layer, '/etc').xattrs.get('user.a')).toEqual(Buffer.from('b'));
+    expect(inodeAt(layer, '/new/dir')).toMatchObject({ mode: 0o755, mtime: 0n });
+    // Alone, the same tarball gives defaults.
+    expect(inodeAt((await importLayer(store, tar)).layer, '/etc')).toMatchObject({ mode: 0o755, uid: 0, mtime: 0n });
+  });
+
   it('skips AUFS metadata (.wh..wh.plnk, .wh..wh.aufs)', async () => {
     const { layer } = await importLayer(new MemoryBlobStore(), packTar([
       { path: '.wh..wh.plnk/', type: 'dir' },
