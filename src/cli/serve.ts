@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Container, Engine, HeldLock } from '../container/index.js';
-import { type FuseMount, mountContainer, mountMany } from '../fuse/index.js';
+import { type FuseMount, cleanStaleMount, lazyUnmount, mountContainer, mountMany } from '../fuse/index.js';
 import { isMountPoint } from './mountinfo.js';
-import { cleanDeadMount, lazyUnmount } from './stale-mount.js';
+
 
 export interface ServeOptions {
   allowOther: boolean;
@@ -143,7 +143,7 @@ async function withLocks(
 /** Checks the mount point, cleaning a mount left by a killed daemon (it answers ENOTCONN). */
 async function prepareMountpoint(mountpoint: string, log: (line: string) => void): Promise<string> {
   const resolved = path.resolve(mountpoint);
-  if (await cleanDeadMount(resolved)) log(`layerfs: cleaned a stale mount at ${resolved} (its daemon was killed)`);
+  if (await cleanStaleMount(resolved)) log(`layerfs: cleaned a stale mount at ${resolved} (its daemon was killed)`);
   let stat: fs.Stats;
   try {
     stat = await fs.promises.stat(resolved);

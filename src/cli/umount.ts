@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { type Command, stringOption, UsageError } from './command.js';
+import { cleanStaleMount } from '../fuse/index.js';
 import { isMountPoint } from './mountinfo.js';
-import { cleanDeadMount } from './stale-mount.js';
+
 
 export const umountCommand: Command = {
   name: 'umount',
@@ -16,7 +17,7 @@ export const umountCommand: Command = {
     const mountpoint = path.resolve(given!);
     const timeout = Number(stringOption(values, 'timeout') ?? '30');
     if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError('--timeout must be a positive number of seconds');
-    if (await cleanDeadMount(mountpoint)) {
+    if (await cleanStaleMount(mountpoint)) {
       context.out(`cleaned ${mountpoint}: its daemon had been killed (changes since its last save are lost)\n`);
       return;
     }

@@ -68,6 +68,7 @@ export class Engine {
   private readonly locks: StoreLocks;
   private readonly layers = new Map<LayerId, Layer>();
   private readonly imageCache = new Map<string, Image>();
+  private readonly savedChanges = new WeakMap<Container, { name: string; changes: number }>();
 
   private constructor(dir: string, options: EngineOptions) {
     const durable = options.durable ?? true;
@@ -212,9 +213,15 @@ export class Engine {
    * The previous upper blob becomes garbage. Returns false when nothing changed since the last save.
    */
   saveContainer(name: string, container: Container): boolean {
+    // A container unchanged since its last save is not encoded again (a mount saves every few
+    // seconds and on every fsync).
+    const saved = this.savedChanges.get(container);
+    if (saved?.name === name && saved.changes === container.changeCount) return false;
     return this.locks.withStoreLock(`saving container ${name}`, () => {
       const record = this.containers_.get(name);
+      const changes = container.changeCount;
       const upper = this.store.put(container.saveUpper());
+      this.savedChanges.set(container, { name, changes });
       if (upper === record.upper) return false;
       this.containers_.put({ ...record, upper });
       return true;

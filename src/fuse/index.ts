@@ -4,5 +4,5 @@
  * ErrnoErrors to negative errno (anything else is logged and answered as EIO). One daemon can
  * serve many containers, each under its own name.
  */
-export { mountContainer, mountMany, cleanStaleMount, type FuseMount, type MountOptions } from './mount.js';
+export { mountContainer, mountMany, cleanStaleMount, lazyUnmount, type FuseMount, type MountOptions } from './mount.js';
 export { unionOps, errnoOf, type OpHooks } from './ops.js';

@@ -101,18 +101,24 @@ export function mountMany(
   return start(mountpoint, routerOps(resolve, names, (view) => unionOps(view, options)), options);
 }
 
+/** Detaches a mount point at once, even while it is busy (fusermount -uz). */
+export function lazyUnmount(mountpoint: string): Promise<void> {
+  return new Promise((resolve, reject) => execFile('fusermount', ['-uz', mountpoint], (error) => (error ? reject(error) : resolve())));
+}
+
 /**
- * Unmounts a mount point whose daemon died (it answers ENOTCONN). Returns true when it cleaned
- * one. Asynchronous on purpose: a synchronous stat of a live mount served by this very process
- * would deadlock.
+ * Unmounts a mount point whose daemon died: it answers ENOTCONN, or ECONNABORTED when a request
+ * was in flight as the connection went down. Returns true when it cleaned one. Asynchronous on
+ * purpose: a synchronous stat of a live mount served by this very process would deadlock.
  */
 export async function cleanStaleMount(mountpoint: string): Promise<boolean> {
   try {
     await fs.stat(mountpoint);
     return false;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOTCONN') return false;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTCONN' && code !== 'ECONNABORTED') return false;
   }
-  await new Promise<void>((resolve, reject) => execFile('fusermount', ['-uz', mountpoint], (error) => (error ? reject(error) : resolve())));
+  await lazyUnmount(mountpoint);
   return true;
 }

@@ -47,6 +47,8 @@ export class UnionView {
   readonly chunkSize: number;
   protected upper: CowMap<number, UpperInode>;
   protected nextIno: number;
+  /** Bumped by every change (every change copies up or touches an upper inode first). */
+  private changes = 0;
   private readonly openCounts = new Map<number, number>();
   private readonly dirtyFiles = new Set<number>();
 
@@ -62,6 +64,11 @@ export class UnionView {
       const time = nowNs();
       this.upper.set(ROOT_INO, { kind: 'dir', ...this.newMeta(0o755, time), nlink: 2, lowers: [], opaque: false, entries: new Map() });
     }
+  }
+
+  /** A number that grows with every change: equal numbers mean nothing changed in between. */
+  get changeCount(): number {
+    return this.changes;
   }
 
   // ---- reading -------------------------------------------------------------------------------
@@ -198,6 +205,7 @@ export class UnionView {
    */
   protected own(ino: number): UpperInode {
     if (this.readOnly) throw new ErrnoError('EROFS');
+    this.changes++;
     const owned = this.upper.getOwn(ino);
     if (owned) return owned;
     const shared = this.upper.get(ino);
