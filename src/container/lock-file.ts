@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { isAlive } from '../pid.js';
 
 /** Who holds a lock file: its content. */
 export interface LockHolder {
@@ -143,15 +144,6 @@ export function isLive(holder: LockHolder): boolean {
   return stat.state !== 'Z' && (holder.start === undefined || stat.start === holder.start);
 }
 
-export function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** State (field 3) and start time (field 22) of /proc/PID/stat; undefined where there is no /proc. */
 function procStat(pid: number): { state: string; start: string } | undefined {

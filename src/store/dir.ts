@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { BaseBlobStore, type BlobStoreOptions } from './blob-store.js';
 import { type Digest, isDigest } from './digest.js';
+import { isAlive } from '../pid.js';
 
 /**
  * Blobs as files under `<root>/blobs/<2 hex>/<digest>`. A put writes a temporary file, fsyncs
@@ -115,15 +116,6 @@ function syncDir(folder: string): void {
   }
 }
 
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ENOENT';
