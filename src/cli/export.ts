@@ -64,7 +64,8 @@ export const exportCommand: Command = {
       const stream = format === 'layer' ? layerTarGzip(store, changes, options) : format === 'oci' ? ociArchive(store, layers, options) : dockerArchive(store, layers, options);
       bytes = output === '-' ? await toStdout(stream) : await toFile(stream, output);
     }
-    const what = format === 'layer' ? 'its changes as a layer' : `${layers.length} layers as ${format === 'oci' ? 'an OCI image' : 'a docker save archive'}`;
+    const count = `${layers.length} layer${layers.length === 1 ? '' : 's'}`;
+    const what = format === 'layer' ? 'its changes as a layer' : `${count} as ${format === 'oci' ? 'an OCI image' : 'a docker save archive'}`;
     (output === '-' ? context.err : context.out)(`exported ${name}: ${what}, ${formatBytes(bytes)}${output === '-' ? '' : ` to ${output}`}\n`);
   },
 };

@@ -14,6 +14,7 @@ import { commitCommand } from './commit.js';
 import { createCommand } from './create.js';
 import { dfCommand } from './df.js';
 import { diffCommand } from './diff.js';
+import { exportCommand } from './export.js';
 import { forkCommand } from './fork.js';
 import { gcCommand } from './gc.js';
 import { imagesCommand } from './images.js';
@@ -34,6 +35,7 @@ const COMMANDS: readonly Command[] = [
   umountCommand,
   diffCommand,
   commitCommand,
+  exportCommand,
   forkCommand,
   rmCommand,
   rmiCommand,
