@@ -4,3 +4,4 @@ export * from './layer/index.js';
 export * from './union/index.js';
 export * from './container/index.js';
 export * from './fs/index.js';
+export * from './image/index.js';
