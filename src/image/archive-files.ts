@@ -24,6 +24,7 @@ export class ArchiveFiles implements ImageFiles {
   private readonly imported = new Map<string, LayerBlob | { failed: unknown }>();
   private readonly links = new Map<string, string>();
   private readonly later = new Map<string, Promise<LayerBlob>>();
+  private readonly sizes = new Map<string, number>();
 
   private constructor(
     private readonly store: BlobStore,
@@ -52,6 +53,7 @@ export class ArchiveFiles implements ImageFiles {
           files.kept.set(member, Buffer.concat(parts));
           keptBytes += header.size;
         } else if (header.type === 'file') {
+          files.sizes.set(member, header.size);
           try {
             files.imported.set(member, await importLayer(store, body, { ...options, name: `${name}: ${member}` }));
           } catch (error) {
@@ -91,7 +93,10 @@ export class ArchiveFiles implements ImageFiles {
       if (bytes.length > max) throw new ImageError('ELIMIT', `${this.name}: ${member} has ${bytes.length} bytes, more than the ${max} allowed`);
       return bytes;
     }
-    if (this.imported.has(member)) throw new ImageError('ELIMIT', `${this.name}: ${member} is larger than ${SMALL_MEMBER} bytes, too large for an image's JSON`);
+    if (this.imported.has(member)) {
+      const why = this.sizes.get(member)! > SMALL_MEMBER ? `is larger than ${SMALL_MEMBER} bytes, too large for an image's JSON` : `came after ${KEPT_BUDGET} bytes of other small members`;
+      throw new ImageError('ELIMIT', `${this.name}: ${member} ${why}`);
+    }
     return undefined;
   }
 
