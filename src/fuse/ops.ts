@@ -106,7 +106,13 @@ export function unionOps(view: UnionView, hooks: OpHooks = {}) {
 
   return {
     handles,
-    getattr: (path: string, reply: Reply) => run('getattr', path, reply, () => [attributes(at(path))]),
+    getattr: (path: string, reply: Reply) => {
+      // The kernel looks up every name a program creates before it exists: answer that miss
+      // without building an error.
+      const ino = view.find(path, { follow: false });
+      if (typeof ino === 'string') return reply(-errnoNumber(ino));
+      return run('getattr', path, reply, () => [attributes(ino)]);
+    },
     fgetattr: (path: string, fd: number, reply: Reply) => run('fgetattr', path, reply, () => [attributes(byHandle(fd))]),
     access: (path: string, _mode: number, reply: Reply) => run('access', path, reply, () => void at(path)),
     readdir: (path: string, reply: Reply) => run('readdir', path, reply, () => [['.', '..', ...view.readdir(at(path)).map((entry) => entry.name)]]),

@@ -1,4 +1,4 @@
-import { ErrnoError } from '../errno.js';
+import { type Errno, ErrnoError } from '../errno.js';
 import { NAME_MAX, PATH_MAX } from '../layer/index.js';
 import { ROOT_INO } from './image.js';
 
@@ -43,6 +43,16 @@ function namesOf(path: string): string[] {
  * `..` climbs the directories actually walked (POSIX physical resolution).
  */
 export function resolve(view: Resolvable, path: string, options: ResolveOptions): Resolved {
+  const walked = walk(view, path, options);
+  if (typeof walked === 'string') throw new ErrnoError(walked, { path });
+  return walked;
+}
+
+/**
+ * resolve, answering the errno code instead of throwing it: a lookup that misses is common (every
+ * file a program creates is looked up first) and an Error's stack trace costs more than the walk.
+ */
+export function walk(view: Resolvable, path: string, options: ResolveOptions): Resolved | Errno {
   const pending = namesOf(path);
   const mustBeDir = path.endsWith('/');
   const stack = [ROOT_INO];
@@ -54,13 +64,13 @@ export function resolve(view: Resolvable, path: string, options: ResolveOptions)
       continue;
     }
     const dir = stack[stack.length - 1]!;
-    if (view.kindOf(dir) !== 'dir') throw new ErrnoError('ENOTDIR', { path });
-    if (Buffer.byteLength(name) > NAME_MAX) throw new ErrnoError('ENAMETOOLONG', { path });
+    if (view.kindOf(dir) !== 'dir') return 'ENOTDIR';
+    if (Buffer.byteLength(name) > NAME_MAX) return 'ENAMETOOLONG';
     const child = view.lookup(dir, name);
-    if (child === undefined) throw new ErrnoError('ENOENT', { path });
+    if (child === undefined) return 'ENOENT';
     const last = pending.length === 0;
     if (view.kindOf(child) === 'symlink' && (!last || options.follow || mustBeDir)) {
-      if (++links > MAX_LINKS) throw new ErrnoError('ELOOP', { path });
+      if (++links > MAX_LINKS) return 'ELOOP';
       const target = view.readlink(child);
       if (target.startsWith('/')) stack.length = 1;
       pending.unshift(...namesOf(target));
@@ -69,7 +79,7 @@ export function resolve(view: Resolvable, path: string, options: ResolveOptions)
     stack.push(child);
   }
   const ino = stack.pop()!;
-  if (mustBeDir && view.kindOf(ino) !== 'dir') throw new ErrnoError('ENOTDIR', { path });
+  if (mustBeDir && view.kindOf(ino) !== 'dir') return 'ENOTDIR';
   return { ino, ancestors: stack };
 }
 

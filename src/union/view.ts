@@ -13,7 +13,7 @@ import {
   writeFileData,
 } from './file-data.js';
 import { type Image, ROOT_INO } from './image.js';
-import { type ResolveOptions, type ResolvedParent, resolve, resolveParent } from './resolve.js';
+import { type ResolveOptions, type ResolvedParent, resolve, resolveParent, walk } from './resolve.js';
 import type { DirEntryInfo, InodeStat } from './stat.js';
 import { type UpperDir, type UpperInode, type UpperMeta, cloneUpperInode } from './upper.js';
 
@@ -103,14 +103,17 @@ export class UnionView {
     return resolve(this, path, options).ino;
   }
 
+  /** The inode at a path, or the errno code that resolve would throw (cheaper on a miss). */
+  find(path: string, options: ResolveOptions = { follow: true }): number | Errno {
+    const walked = walk(this, path, options);
+    return typeof walked === 'string' ? walked : walked.ino;
+  }
+
   exists(path: string, options: ResolveOptions = { follow: true }): boolean {
-    try {
-      resolve(this, path, options);
-      return true;
-    } catch (error) {
-      if (error instanceof ErrnoError && ['ENOENT', 'ENOTDIR', 'ELOOP'].includes(error.code)) return false;
-      throw error;
-    }
+    const found = this.find(path, options);
+    if (typeof found === 'number') return true;
+    if (found === 'ENOENT' || found === 'ENOTDIR' || found === 'ELOOP') return false;
+    throw new ErrnoError(found, { path });
   }
 
   readlink(ino: number): string {
