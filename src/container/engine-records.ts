@@ -41,6 +41,8 @@ export class RecordFolder<T extends { name: string }> {
     readonly folder: string,
     private readonly kind: Kind,
     private readonly durable: boolean,
+    /** Runs before a record is written: makes durable the blobs the record may name. */
+    private readonly beforeWrite: () => void = () => {},
   ) {}
 
   /** The record's file; the name is checked first, so no name can point outside the folder. */
@@ -99,6 +101,7 @@ export class RecordFolder<T extends { name: string }> {
   }
 
   put(record: T): void {
+    this.beforeWrite();
     writeFileAtomic(this.fileOf(record.name), `${JSON.stringify(record, null, 2)}\n`, this.durable);
   }
 

@@ -74,9 +74,11 @@ export class Engine {
   private constructor(dir: string, options: EngineOptions) {
     const durable = options.durable ?? true;
     this.dir = dir;
-    this.store = new DirBlobStore(dir, { durable });
-    this.images_ = new RecordFolder(path.join(dir, 'images'), 'image', durable);
-    this.containers_ = new RecordFolder(path.join(dir, 'containers'), 'container', durable);
+    // Blobs are fsynced together right before a record names them, not one by one.
+    this.store = new DirBlobStore(dir, { durable, batch: true });
+    const syncBlobs = () => this.store.sync();
+    this.images_ = new RecordFolder(path.join(dir, 'images'), 'image', durable, syncBlobs);
+    this.containers_ = new RecordFolder(path.join(dir, 'containers'), 'container', durable, syncBlobs);
     this.locks = new StoreLocks(path.join(dir, 'locks'), dir, options.lockWaitMs ?? 30_000);
   }
 

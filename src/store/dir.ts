@@ -8,13 +8,20 @@ import { isAlive } from '../pid.js';
 /**
  * Blobs as files under `<root>/blobs/<2 hex>/<digest>`. A put writes a temporary file, fsyncs
  * it, renames it into place and fsyncs the folder: a crash leaves either no blob or the whole
- * blob, never a torn one. Leftover temporary files are removed when the store is opened.
+ * blob, never a torn one (in batch mode the fsyncs wait for `sync()`; a blob torn by a power
+ * loss before it is referenced is found by its digest and rewritten by the next put). Leftover temporary files are removed when the store is opened.
  * Temporary names carry the process id and thread id, so several processes and worker threads
  * can share one store.
  */
 export interface DirBlobStoreOptions extends BlobStoreOptions {
   /** fsync each blob and its folder (default true); off only for scratch stores and benchmarks. */
   durable?: boolean;
+  /**
+   * With `durable`, gather the fsyncs until `sync()` (default false). For a caller that writes
+   * many blobs and then a record naming them (a save, an import): one sync before the record
+   * gives the same guarantee as a sync per blob, for a fraction of the cost.
+   */
+  batch?: boolean;
 }
 
 export class DirBlobStore extends BaseBlobStore {
@@ -22,6 +29,9 @@ export class DirBlobStore extends BaseBlobStore {
   private readonly blobDir: string;
   private readonly tmpDir: string;
   private readonly durable: boolean;
+  private readonly batch: boolean;
+  /** Blob files and folders written since the last sync, in batch mode. */
+  private readonly unsynced = new Set<string>();
 
   constructor(root: string, options?: DirBlobStoreOptions) {
     super(options);
@@ -29,6 +39,7 @@ export class DirBlobStore extends BaseBlobStore {
     this.blobDir = path.join(root, 'blobs');
     this.tmpDir = path.join(root, 'tmp');
     this.durable = options?.durable ?? true;
+    this.batch = options?.batch ?? false;
     fs.mkdirSync(this.blobDir, { recursive: true });
     fs.mkdirSync(this.tmpDir, { recursive: true });
     this.removeAbandonedTemporaries();
@@ -95,20 +106,27 @@ export class DirBlobStore extends BaseBlobStore {
     try {
       // write(2) may write less than asked (Linux stops near 2 GiB).
       for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at);
-      if (this.durable) fs.fsyncSync(fd);
+      if (this.durable && !this.batch) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, target);
-    if (this.durable) syncDir(folder);
+    if (this.durable && !this.batch) syncPath(folder);
+    if (this.durable && this.batch) this.unsynced.add(target).add(folder);
+  }
+
+  /** Makes every blob written so far durable (a no-op unless `batch` deferred some fsyncs). */
+  sync(): void {
+    for (const file of this.unsynced) syncPath(file);
+    this.unsynced.clear();
   }
 }
 
 /** Shared by every store of this thread: two stores on one root must not pick the same name. */
 let tmpCounter = 0;
 
-function syncDir(folder: string): void {
-  const fd = fs.openSync(folder, 'r');
+function syncPath(file: string): void {
+  const fd = fs.openSync(file, 'r');
   try {
     fs.fsyncSync(fd);
   } finally {
