@@ -47,14 +47,4 @@ export function hostTree(files: Record<string, string | Uint8Array>): string {
   return root;
 }
 
-/** Why FUSE mounts cannot be tested here, or undefined. */
-export function fuseUnavailable(): string | undefined {
-  if (process.platform !== 'linux') return 'FUSE needs Linux';
-  if (!fs.existsSync('/dev/fuse')) return '/dev/fuse is missing';
-  try {
-    execFileSync('which', ['fusermount'], { stdio: 'ignore' });
-  } catch {
-    return 'fusermount is missing (apt-get install fuse3)';
-  }
-  return undefined;
-}
+export { fuseUnavailable } from '../fuse/daemon.js';
