@@ -4,7 +4,6 @@ import type { Container, Engine, HeldLock } from '../container/index.js';
 import { type FuseMount, cleanStaleMount, lazyUnmount, mountContainer, mountMany } from '../fuse/index.js';
 import { isMountPoint } from './mountinfo.js';
 
-
 export interface ServeOptions {
   allowOther: boolean;
   debug: boolean;

@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
-import { type Command, stringOption, UsageError } from './command.js';
 import { cleanStaleMount } from '../fuse/index.js';
+import { type Command, stringOption, UsageError } from './command.js';
 import { isMountPoint } from './mountinfo.js';
-
 
 export const umountCommand: Command = {
   name: 'umount',
