@@ -48,7 +48,8 @@ export class Container extends UnionView {
   static load(image: Image, store: BlobStore, upper: Uint8Array, options: Omit<UnionViewOptions, 'readOnly'> = {}): Container {
     const { entries, nextIno } = decodeUpper(upper, image);
     const map = new CowMap<number, UpperInode>();
-    for (const [ino, inode] of entries) map.set(ino, inode);
+    // An inode with no name left was an open file deleted before the save: nothing can reach it.
+    for (const [ino, inode] of entries) if (inode.kind === 'dir' || inode.nlink > 0) map.set(ino, inode);
     return new Container(image, store, options, { upper: map, nextIno });
   }
 

@@ -224,10 +224,10 @@ export class Engine {
       const record = this.containers_.get(name);
       const changes = container.changeCount;
       const upper = this.store.put(container.saveUpper());
+      // Noted as saved only once the record is written: a failed save is retried by the next.
+      if (upper !== record.upper) this.containers_.put({ ...record, upper });
       this.savedChanges.set(container, { name, changes });
-      if (upper === record.upper) return false;
-      this.containers_.put({ ...record, upper });
-      return true;
+      return upper !== record.upper;
     });
   }
 

@@ -1,5 +1,4 @@
 import { ErrnoError, errnoNumber } from '../errno.js';
-import { BlobError } from '../store/index.js';
 import { type UnionView, nowNs } from '../union/index.js';
 import { HandleTable } from './handles.js';
 
@@ -41,9 +40,8 @@ function utimeNs(ms: number, current: bigint): bigint {
 
 /** The answer FUSE expects for an error: a negative errno. */
 export function errnoOf(error: unknown): number {
-  if (error instanceof ErrnoError) return error.errno;
-  if (error instanceof BlobError) return -errnoNumber('EIO');
-  return -errnoNumber('EIO');
+  // Anything else, a store fault (BlobError) among them, must never pass as success: EIO.
+  return error instanceof ErrnoError ? error.errno : -errnoNumber('EIO');
 }
 
 /**

@@ -20,6 +20,11 @@ export interface Resolved {
   ancestors: number[];
 }
 
+export interface ParentOptions extends ResolveOptions {
+  /** The answer when the last name is '.' or '..' (each call has Linux's own: EEXIST for mkdir). */
+  dot?: Errno;
+}
+
 export interface ResolvedParent {
   dir: number;
   name: string;
@@ -34,7 +39,8 @@ const MAX_LINKS = 40;
 function namesOf(path: string): string[] {
   if (path.includes('\0')) throw new ErrnoError('EINVAL', { path, detail: 'path contains NUL' });
   if (Buffer.byteLength(path) >= PATH_MAX) throw new ErrnoError('ENAMETOOLONG', { path });
-  return path.split('/').filter((name) => name !== '' && name !== '.');
+  // '.' stays: like '..', it requires the entry before it to be a directory ("file/." is ENOTDIR).
+  return path.split('/').filter((name) => name !== '');
 }
 
 /**
@@ -59,12 +65,13 @@ export function walk(view: Resolvable, path: string, options: ResolveOptions): R
   let links = 0;
   while (pending.length > 0) {
     const name = pending.shift()!;
+    const dir = stack[stack.length - 1]!;
+    if (view.kindOf(dir) !== 'dir') return 'ENOTDIR';
+    if (name === '.') continue;
     if (name === '..') {
       if (stack.length > 1) stack.pop();
       continue;
     }
-    const dir = stack[stack.length - 1]!;
-    if (view.kindOf(dir) !== 'dir') return 'ENOTDIR';
     if (Buffer.byteLength(name) > NAME_MAX) return 'ENAMETOOLONG';
     const child = view.lookup(dir, name);
     if (child === undefined) return 'ENOENT';
@@ -88,13 +95,18 @@ export function walk(view: Resolvable, path: string, options: ResolveOptions): R
  * a symlink in the last place is followed to where it points, even when its target does not exist
  * yet (as open(O_CREAT) creates a dangling symlink's target).
  */
-export function resolveParent(view: Resolvable, given: string, options: ResolveOptions = { follow: false }): ResolvedParent {
+export function resolveParent(view: Resolvable, given: string, options: ParentOptions = { follow: false }): ResolvedParent {
   let path = given;
   for (let links = 0; ; links++) {
     const names = namesOf(path);
     const name = names.pop();
     if (name === undefined) throw new ErrnoError('EBUSY', { path: given, detail: 'the root has no parent' });
-    if (name === '..') throw new ErrnoError('EINVAL', { path: given });
+    if (name === '.' || name === '..') {
+      // "dir/." names a directory through itself: no operation may create, remove or move it.
+      // Errors of the path itself (ENOENT, ENOTDIR) come first, as Linux reports them.
+      resolve(view, path, { follow: true });
+      throw new ErrnoError(options.dot ?? 'EINVAL', { path: given });
+    }
     if (Buffer.byteLength(name) > NAME_MAX) throw new ErrnoError('ENAMETOOLONG', { path: given });
     const parent = resolve(view, `/${names.join('/')}`, { follow: true });
     if (view.kindOf(parent.ino) !== 'dir') throw new ErrnoError('ENOTDIR', { path: given });

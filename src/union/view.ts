@@ -250,19 +250,19 @@ export class UnionView {
 
   // ---- names -----------------------------------------------------------------------------------
 
-  /** Makes a new inode under a name that must not exist yet (EEXIST). */
   /**
    * Linux asks for write access to the mount after it finds the parent directory and before it
    * looks at the name: on a read-only view a missing name or a full directory is still EROFS.
    */
-  private parentForChange(path: string, follow = false): ResolvedParent {
-    const parent = resolveParent(this, path, { follow });
+  private parentForChange(path: string, dot: Errno, follow = false): ResolvedParent {
+    const parent = resolveParent(this, path, { follow, dot });
     if (this.readOnly) throw new ErrnoError('EROFS', { path });
     return parent;
   }
 
+  /** Makes a new inode under a name that must not exist yet (EEXIST). */
   private createAt(path: string, make: (time: bigint, parent: UpperDir, name: string) => UpperInode, follow = false): number {
-    const { dir, name, trailingSlash } = this.parentForChange(path, follow);
+    const { dir, name, trailingSlash } = this.parentForChange(path, follow ? 'EISDIR' : 'EEXIST', follow);
     const exists = this.lookup(dir, name) !== undefined;
     if (exists) throw new ErrnoError('EEXIST', { path });
     // Only a directory can be named with a trailing slash (open(O_CREAT) of "x/" is EISDIR).
@@ -301,7 +301,7 @@ export class UnionView {
     // Linux's order: the source must exist, then the target's parent, then the target must not,
     // and only then is a directory refused.
     const ino = this.resolve(existingPath, { follow: false });
-    const { dir, name } = this.parentForChange(newPath);
+    const { dir, name } = this.parentForChange(newPath, 'EEXIST');
     if (this.lookup(dir, name) !== undefined) throw new ErrnoError('EEXIST', { path: existingPath, dest: newPath });
     if (this.kindOf(ino) === 'dir') throw new ErrnoError('EPERM', { path: existingPath, dest: newPath });
     const inode = this.own(ino);
@@ -337,13 +337,14 @@ export class UnionView {
   private forgetIfUnused(ino: number): void {
     const inode = this.upper.get(ino);
     if (inode && inode.nlink <= 0 && !this.openCounts.has(ino)) {
+      this.changes++;
       this.upper.delete(ino);
       this.dirtyFiles.delete(ino);
     }
   }
 
   unlink(path: string): void {
-    const { dir, name } = this.parentForChange(path);
+    const { dir, name } = this.parentForChange(path, 'EISDIR');
     const ino = this.lookup(dir, name);
     if (ino === undefined) throw new ErrnoError('ENOENT', { path });
     if (this.kindOf(ino) === 'dir') throw new ErrnoError('EISDIR', { path });
@@ -352,7 +353,7 @@ export class UnionView {
   }
 
   rmdir(path: string): void {
-    const { dir, name } = this.parentForChange(path);
+    const { dir, name } = this.parentForChange(path, /\/\.\.\/*$/.test(path) ? 'ENOTEMPTY' : 'EINVAL');
     const ino = this.lookup(dir, name);
     if (ino === undefined) throw new ErrnoError('ENOENT', { path });
     if (this.kindOf(ino) !== 'dir') throw new ErrnoError('ENOTDIR', { path });
@@ -366,8 +367,8 @@ export class UnionView {
    * nothing is copied (overlayfs without redirect_dir answers EXDEV for lower directories).
    */
   rename(from: string, to: string): void {
-    const source = resolveParent(this, from);
-    const target = this.parentForChange(to);
+    const source = resolveParent(this, from, { follow: false, dot: 'EBUSY' });
+    const target = this.parentForChange(to, 'EBUSY');
     const fail = (code: Errno) => new ErrnoError(code, { path: from, dest: to });
     const ino = this.lookup(source.dir, source.name);
     if (ino === undefined) throw fail('ENOENT');
@@ -455,7 +456,6 @@ export class UnionView {
     inode.atime = atime;
     inode.mtime = mtime;
     this.touch(inode, false);
-    inode.mtime = mtime;
   }
 
   setxattr(ino: number, name: string, value: Uint8Array, flag?: 'create' | 'replace'): void {
