@@ -53,6 +53,10 @@ export async function* readTar(source: TarSource, options: ReadTarOptions = {}):
           const records = parsePax(await readExtension(input, raw.size, at, maxExtension), at + BLOCK);
           const target = raw.typeflag === 'g' ? globals : extension.local;
           for (const [key, value] of records) target.set(key, value);
+          // Each header is bounded, but a run of them with new keys would pile up without end.
+          if (paxSize(globals) + paxSize(extension.local) > maxExtension) {
+            throw new TarError(`extended headers hold more than ${maxExtension} bytes`, at);
+          }
           // A global header is a member of its own: it applies to what follows, needs no member.
           pending ||= raw.typeflag === 'x';
         } else {
@@ -172,4 +176,11 @@ function applyExtensions(raw: RawHeader, globals: PaxRecords, extension: Extensi
   const type = typeOf(raw.typeflag);
   if (HEADER_ONLY.has(type)) size = 0;
   return { path, type, typeflag: raw.typeflag, mode: raw.mode, uid, gid, uname, gname, size, mtime, atime, ctime, linkpath, devmajor: raw.devmajor, devminor: raw.devminor, xattrs, pax, offset };
+}
+
+/** Bytes held by PAX records (keys and values), to bound what a run of headers can pile up. */
+function paxSize(records: PaxRecords): number {
+  let total = 0;
+  for (const [key, value] of records) total += key.length + value.length;
+  return total;
 }
