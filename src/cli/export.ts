@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type ImageExportOptions, dockerArchive, layerTarGzip, ociArchive, writeOciLayout, writeStreamAtomic } from '../image/index.js';
 import type { Layer } from '../layer/index.js';
-import { type Command, UsageError, requiredOption, stringOption } from './command.js';
+import type { Engine } from '../container/index.js';
+import { type Command, type Context, UsageError, type Values, requiredOption, stringOption } from './command.js';
 import { formatBytes } from './format.js';
 
 const FORMATS = ['oci', 'docker', 'layer'] as const;
@@ -37,38 +38,49 @@ export const exportCommand: Command = {
     const output = requiredOption(values, 'output', 'FILE');
     if (output === '-' && process.stdout.isTTY) throw new UsageError('refusing to write an archive to a terminal; give -o FILE or redirect the output');
     const engine = context.engine();
-    let layers: readonly Layer[];
-    let changes: Layer;
-    if (values.image === true) {
-      layers = engine.image(name!).layers;
-      changes = layers.at(-1)!;
-      if (!changes) throw new Error(`image ${name} has no layers`);
-    } else {
-      // Commit stores the new layer: an unreferenced blob until something tags it (gc reclaims it).
-      const committed = engine.openContainer(name!).commit();
-      layers = committed.image.layers;
-      changes = committed.layer;
+    // gc must wait: the export reads blobs, and a container's commit writes ones nothing names.
+    const work = engine.pin(`exporting ${name}`);
+    try {
+      await exportTo(engine, context, values, name!, format, output);
+    } finally {
+      work.release();
     }
-    const options: ImageExportOptions = {
-      tags: [stringOption(values, 'tag') ?? name!],
-      ...(values['all-times'] === true ? { times: 'all' as const } : {}),
-      onSkip: (at, reason) => context.err(`layerfs export: left out ${at}: ${reason}\n`),
-    };
-    const store = engine.store;
-    const intoFolder = format === 'oci' && output !== '-' && (output.endsWith('/') || isFolder(output));
-    let bytes: number;
-    if (intoFolder) {
-      await writeOciLayout(store, layers, output, options);
-      bytes = folderSize(output);
-    } else {
-      const stream = format === 'layer' ? layerTarGzip(store, changes, options) : format === 'oci' ? ociArchive(store, layers, options) : dockerArchive(store, layers, options);
-      bytes = output === '-' ? await toStdout(stream) : await toFile(stream, output);
-    }
-    const count = `${layers.length} layer${layers.length === 1 ? '' : 's'}`;
-    const what = format === 'layer' ? 'its changes as a layer' : `${count} as ${format === 'oci' ? 'an OCI image' : 'a docker save archive'}`;
-    (output === '-' ? context.err : context.out)(`exported ${name}: ${what}, ${formatBytes(bytes)}${output === '-' ? '' : ` to ${output}`}\n`);
   },
 };
+
+/** Writes the container's changes, or the image, in the format asked for. */
+async function exportTo(engine: Engine, context: Context, values: Values, name: string, format: Format, output: string): Promise<void> {
+  let layers: readonly Layer[];
+  let changes: Layer;
+  if (values.image === true) {
+    layers = engine.image(name).layers;
+    changes = layers.at(-1)!;
+    if (!changes) throw new Error(`image ${name} has no layers`);
+  } else {
+    // Commit stores the new layer: an unreferenced blob until something tags it (gc reclaims it).
+    const committed = engine.openContainer(name).commit();
+    layers = committed.image.layers;
+    changes = committed.layer;
+  }
+  const options: ImageExportOptions = {
+    tags: [stringOption(values, 'tag') ?? name],
+    ...(values['all-times'] === true ? { times: 'all' as const } : {}),
+    onSkip: (at, reason) => context.err(`layerfs export: left out ${at}: ${reason}\n`),
+  };
+  const store = engine.store;
+  const intoFolder = format === 'oci' && output !== '-' && (output.endsWith('/') || isFolder(output));
+  let bytes: number;
+  if (intoFolder) {
+    await writeOciLayout(store, layers, output, options);
+    bytes = folderSize(output);
+  } else {
+    const stream = format === 'layer' ? layerTarGzip(store, changes, options) : format === 'oci' ? ociArchive(store, layers, options) : dockerArchive(store, layers, options);
+    bytes = output === '-' ? await toStdout(stream) : await toFile(stream, output);
+  }
+  const count = `${layers.length} layer${layers.length === 1 ? '' : 's'}`;
+  const what = format === 'layer' ? 'its changes as a layer' : `${count} as ${format === 'oci' ? 'an OCI image' : 'a docker save archive'}`;
+  (output === '-' ? context.err : context.out)(`exported ${name}: ${what}, ${formatBytes(bytes)}${output === '-' ? '' : ` to ${output}`}\n`);
+}
 
 function isFolder(at: string): boolean {
   try {

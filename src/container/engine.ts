@@ -115,8 +115,9 @@ export class Engine {
    */
   async importTar(file: string, tag: string, options: ImportOptions = {}): Promise<ImageRecord> {
     this.checkNewImage(tag, options.force);
-    const source = tarFileSource(file, options.onRead);
     const work = this.locks.pin(`importing ${file}`);
+    // Opened once the pin is held: a refused import leaves no file open.
+    const source = tarFileSource(file, options.onRead);
     try {
       const layer = await layerFromTar(this.store, source, { chunkSize: options.chunkSize, onEntry: options.onEntry });
       return this.tag(tag, [layer.id], { force: options.force });
@@ -138,6 +139,11 @@ export class Engine {
     } finally {
       work.release();
     }
+  }
+
+  /** Holds off gc while long work (an export) reads blobs, or writes ones nothing names yet. */
+  pin(what: string): HeldLock {
+    return this.locks.pin(what);
   }
 
   /** Names a stack of stored layers (bottom first) as an image. */

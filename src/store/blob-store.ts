@@ -52,6 +52,8 @@ export abstract class BaseBlobStore implements BlobStore {
 
   protected abstract readRaw(digest: Digest): Uint8Array | undefined;
   protected abstract writeRaw(digest: Digest, bytes: Uint8Array): void;
+  /** A put found its bytes already stored (perhaps by another process, not yet made durable). */
+  protected reused(_digest: Digest): void {}
   abstract has(digest: Digest): boolean;
   abstract delete(digest: Digest): void;
   abstract digests(): Iterable<Digest>;
@@ -79,7 +81,10 @@ export abstract class BaseBlobStore implements BlobStore {
       }
       // Trust bytes, not hashes: a hit with other bytes is a collision and takes the next suffix.
       // A stored copy that is itself corrupt is rewritten rather than trusted.
-      if (Buffer.compare(existing, bytes) === 0) return digest;
+      if (Buffer.compare(existing, bytes) === 0) {
+        this.reused(digest);
+        return digest;
+      }
       if (!this.matches(digest, existing)) {
         this.writeRaw(digest, bytes);
         return digest;

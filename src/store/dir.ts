@@ -115,6 +115,15 @@ export class DirBlobStore extends BaseBlobStore {
     if (this.durable && this.batch) this.unsynced.add(target).add(folder);
   }
 
+  protected override reused(digest: Digest): void {
+    // Another process may have written it in batch mode and not synced yet: our record will name
+    // it, so our sync must cover it.
+    if (this.durable && this.batch) {
+      const target = this.pathOf(digest);
+      this.unsynced.add(target).add(path.dirname(target));
+    }
+  }
+
   /** Makes every blob written so far durable (a no-op unless `batch` deferred some fsyncs). */
   sync(): void {
     for (const file of this.unsynced) syncPath(file);
