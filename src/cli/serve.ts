@@ -44,9 +44,20 @@ export async function serveAll(engine: Engine, mountpoint: string, options: Serv
   const resolved = await prepareMountpoint(mountpoint, options.log);
   const open = new Map<string, { container: Container; lock: HeldLock }>();
   const refused = new Map<string, number>();
+  let listed: { at: number; names: string[] } = { at: 0, names: [] };
+  const names = () => {
+    // readdir of the root comes in bursts: read the records at most once a second.
+    if (Date.now() - listed.at > 1000) {
+      const all = engine.containers().filter((info) => !info.lockedBy || open.has(info.name));
+      listed = { at: Date.now(), names: all.map((info) => info.name) };
+    }
+    return listed.names;
+  };
   const resolve = (name: string): Container | undefined => {
     const known = open.get(name);
     if (known) return known.container;
+    // Only names of containers (a program may stat any name under the mount point).
+    if (!names().includes(name)) return undefined;
     // A container another process holds is skipped; ask again after a while, not on every lookup.
     if ((refused.get(name) ?? 0) > Date.now()) return undefined;
     let lock: HeldLock | undefined;
@@ -61,15 +72,6 @@ export async function serveAll(engine: Engine, mountpoint: string, options: Serv
       options.log(`layerfs: not serving ${name}: ${(error as Error).message}`);
       return undefined;
     }
-  };
-  let listed: { at: number; names: string[] } = { at: 0, names: [] };
-  const names = () => {
-    // readdir of the root comes in bursts: read the records at most once a second.
-    if (Date.now() - listed.at > 1000) {
-      const all = engine.containers().filter((info) => !info.lockedBy || open.has(info.name));
-      listed = { at: Date.now(), names: all.map((info) => info.name) };
-    }
-    return listed.names;
   };
   const saveAll = () => {
     for (const [name, { container }] of open) engine.saveContainer(name, container);

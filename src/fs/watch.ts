@@ -56,8 +56,16 @@ export class FSWatcher extends EventEmitter {
         if (this.#stop) this.emit('change', event.type, reported);
       });
     });
-    this.#stop = unsubscribe;
-    options.signal?.addEventListener('abort', () => this.close(), { once: true });
+    const signal = options.signal;
+    const onAbort = () => this.close();
+    this.#stop = () => {
+      unsubscribe();
+      // A long-lived signal must not keep every closed watcher alive.
+      signal?.removeEventListener('abort', onAbort);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    // Node closes a watcher at once when its signal is already aborted.
+    if (signal?.aborted) this.close();
   }
 
   close(): void {
