@@ -41,37 +41,25 @@ export const importCommand: Command = {
     let entries = 0;
     let bytes = 0;
     let record: ImageRecord;
-    if (stat.isDirectory() && !isImageFolder(from)) {
-      const progress = new Progress(`importing ${path.basename(path.resolve(from))}`, progressTotal(from), 'bytes');
-      try {
-        record = engine.importDirectory(from, tag, {
-          force,
-          onEntry: (at, size) => {
-            entries++;
-            bytes += size;
-            progress.update(bytes, at);
-          },
-        });
-      } finally {
-        progress.finish();
-      }
-    } else if (stat.isFile() || isImageFolder(from)) {
-      const progress = new Progress(`importing ${path.basename(from)}`, 0, 'bytes');
-      try {
-        record = await engine.importImage(from, tag, {
-          force,
-          ...(ref === undefined ? {} : { ref }),
-          onEntry: (at, size) => {
-            entries++;
-            bytes += size;
-            progress.update(bytes, at);
-          },
-        });
-      } finally {
-        progress.finish();
-      }
-    } else {
+    const isDirectory = stat.isDirectory() && !isImageFolder(from);
+    if (!isDirectory && !stat.isFile() && !isImageFolder(from)) {
       throw new Error(`${from} is neither a directory nor a file; give a directory or a tar archive to import`);
+    }
+    // An image archive is read by the importer itself: its total is not known up front.
+    const progress = isDirectory
+      ? new Progress(`importing ${path.basename(path.resolve(from))}`, progressTotal(from), 'bytes')
+      : new Progress(`importing ${path.basename(from)}`, 0, 'bytes');
+    const onEntry = (at: string, size: number) => {
+      entries++;
+      bytes += size;
+      progress.update(bytes, at);
+    };
+    try {
+      record = isDirectory
+        ? engine.importDirectory(from, tag, { force, onEntry })
+        : await engine.importImage(from, tag, { force, ...(ref === undefined ? {} : { ref }), onEntry });
+    } finally {
+      progress.finish();
     }
     const top = shortDigest(record.layers.at(-1) ?? '');
     const layers = record.layers.length === 1 ? `layer ${top}` : `${record.layers.length} layers, top ${top}`;

@@ -97,6 +97,11 @@ export function unionOps(view: UnionView, hooks: OpHooks = {}) {
       ctime: Number(stat.ctime / 1_000_000n),
     };
   };
+  /** fsync of a file or a directory: store dirty chunks, then persist the container. */
+  const sync = () => {
+    view.flush();
+    hooks.onSync?.();
+  };
   const openInode = (ino: number) => {
     view.open(ino);
     return handles.open(ino);
@@ -131,16 +136,8 @@ export function unionOps(view: UnionView, hooks: OpHooks = {}) {
     // No flush: close(2) has nothing to hand over (release stores the data), and without the op
     // libfuse answers ENOSYS once, after which the kernel stops sending FLUSH on every close, as
     // fuse-overlayfs has it. That is one request fewer per file a program opens (bench/fuse).
-    fsync: (path: string, _datasync: number, _fd: number, reply: Reply) =>
-      run('fsync', path, reply, () => {
-        view.flush();
-        hooks.onSync?.();
-      }),
-    fsyncdir: (path: string, _datasync: number, _fd: number, reply: Reply) =>
-      run('fsyncdir', path, reply, () => {
-        view.flush();
-        hooks.onSync?.();
-      }),
+    fsync: (path: string, _datasync: number, _fd: number, reply: Reply) => run('fsync', path, reply, sync),
+    fsyncdir: (path: string, _datasync: number, _fd: number, reply: Reply) => run('fsyncdir', path, reply, sync),
     mkdir: (path: string, mode: number, reply: Reply) => run('mkdir', path, reply, () => void view.mkdir(path, mode & 0o7777)),
     rmdir: (path: string, reply: Reply) => run('rmdir', path, reply, () => view.rmdir(path)),
     unlink: (path: string, reply: Reply) => run('unlink', path, reply, () => view.unlink(path)),
