@@ -323,11 +323,8 @@ export class UnionView {
 
   /** One name fewer for an inode; with none left and no open file, its upper copy goes too. */
   private dropLink(ino: number): void {
-    const inode = this.upper.get(ino) ?? (this.image.nlink(ino) > 1 ? this.own(ino) : undefined);
-    if (!inode) {
-      if ((this.openCounts.get(ino) ?? 0) > 0) this.own(ino).nlink = 0;
-      return;
-    }
+    // A lower inode losing its only name, with no open file, needs no upper copy at all.
+    if (!this.upper.has(ino) && this.image.nlink(ino) <= 1 && !this.openCounts.has(ino)) return;
     const own = this.own(ino);
     own.nlink = own.kind === 'dir' ? 0 : own.nlink - 1;
     this.touch(own, false);
