@@ -12,16 +12,23 @@ const TWO_PATHS = new Set(['rename', 'link']);
 /**
  * One FUSE op table over many containers: `/` lists their names, `/<name>/rest` goes to that
  * container's ops as `/rest`. Renames and links between containers answer EXDEV. Inode numbers
- * of different containers overlap, and FUSE carries 32 bits of them: each (container, inode)
- * seen gets its own number, in order, stable for the life of the mount.
+ * of different containers overlap, and FUSE carries 32 bits of them: each (container, inode) gets
+ * its own number, stable for the life of the mount.
  */
 export function routerOps(resolve: (name: string) => UnionView | undefined, names: () => string[], opsOf: (view: UnionView) => Ops): Ops {
   const tables = new Map<string, Ops>();
-  const numbers = new Map<string, number>();
+  // The usual case is computed, so nothing grows with the files programs touch: the container's
+  // slot (1..1023) in the top 10 bits, its inode number (below 2^22) in the rest. Beyond those,
+  // numbers are handed out in slot 0's range (2 up; 1 is the root) and remembered.
+  const slots = new Map<string, number>();
+  const overflow = new Map<string, number>();
   const number = (name: string, ino: number) => {
+    let slot = slots.get(name);
+    if (slot === undefined && slots.size < 1023) slots.set(name, (slot = slots.size + 1));
+    if (slot !== undefined && ino < 2 ** 22) return slot * 2 ** 22 + ino;
     const key = `${name}\0${ino}`;
-    let assigned = numbers.get(key);
-    if (assigned === undefined) numbers.set(key, (assigned = numbers.size + 2));
+    let assigned = overflow.get(key);
+    if (assigned === undefined) overflow.set(key, (assigned = 2 + overflow.size));
     return assigned;
   };
   const route = (path: string): [Ops, string] | undefined => {
