@@ -1,6 +1,6 @@
 import { ByteReader, ByteWriter, FormatError } from '../layer/codec.js';
 import { KINDS, readMeta, writeMeta } from '../layer/encode.js';
-import { type Digest, parseDigest, toDigest } from '../store/index.js';
+import type { Digest } from '../store/index.js';
 import type { Chunk, FileData } from '../union/file-data.js';
 import type { Image } from '../union/image.js';
 import type { UpperInode } from '../union/upper.js';
@@ -81,16 +81,14 @@ function writeChunk(out: ByteWriter, digest: Digest | null): void {
     out.byte(0);
     return;
   }
-  const { hash, collision } = parseDigest(digest);
   out.byte(1);
-  out.u64(hash);
-  out.uint(collision);
+  out.digest(digest);
 }
 
 function readChunk(input: ByteReader, ino: number): Chunk {
   const tag = input.byte();
   if (tag === 0) return null;
-  if (tag === 1) return toDigest(input.u64(), input.uint());
+  if (tag === 1) return input.digest();
   if (tag === 2) {
     const under = readChunk(input, ino);
     const offset = input.uint();
@@ -121,7 +119,7 @@ export function decodeUpper(bytes: Uint8Array, image: Image | undefined): { entr
     if (ino >= nextIno) throw new FormatError(`inode ${ino} is not below nextIno ${nextIno}`);
     const kind = KINDS[input.byte()];
     if (!kind) throw new FormatError(`inode ${ino}: unknown kind`);
-    const meta = { ...readMeta(input, ino), nlink: 0 };
+    const meta = readMeta(input, ino);
     const upperMeta = { ...meta, xattrs: new Map(meta.xattrs), nlink: input.uint() };
     switch (kind) {
       case 'file':

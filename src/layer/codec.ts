@@ -1,4 +1,5 @@
 /** Byte writer and reader for the canonical layer encoding: unsigned LEB128 varints and strings. */
+import { type Digest, parseDigest, toDigest } from '../store/index.js';
 
 export class ByteWriter {
   private buffer = new Uint8Array(4096);
@@ -53,6 +54,13 @@ export class ByteWriter {
   blob(value: Uint8Array): void {
     this.uint(value.length);
     this.bytes(value);
+  }
+
+  /** A digest as its 64-bit hash and its collision number: 9 bytes, not 22 characters. */
+  digest(value: Digest): void {
+    const { hash, collision } = parseDigest(value);
+    this.u64(hash);
+    this.uint(collision);
   }
 
   string(value: string): void {
@@ -141,6 +149,10 @@ export class ByteReader {
 
   blob(): Uint8Array {
     return this.bytes(this.uint());
+  }
+
+  digest(): Digest {
+    return toDigest(this.u64(), this.uint());
   }
 
   string(): string {

@@ -1,4 +1,4 @@
-import { type Content, type Digest, chunkCount, parseDigest, toDigest } from '../store/index.js';
+import { type Content, type Digest, chunkCount } from '../store/index.js';
 import { ByteReader, ByteWriter, FormatError } from './codec.js';
 import { type Inode, type Kind, type Meta, NO_XATTRS, ROOT, WHITEOUT, invalidName } from './inode.js';
 
@@ -94,10 +94,8 @@ function writeContent(out: ByteWriter, content: Content): void {
       out.byte(0);
       out.uint(run);
     } else {
-      const { hash, collision } = parseDigest(digest);
       out.byte(1);
-      out.u64(hash);
-      out.uint(collision);
+      out.digest(digest);
       i++;
     }
   }
@@ -200,7 +198,7 @@ function readContent(input: ByteReader, ino: number): Content {
       if (run === 0 || chunks.length + run > total) throw new FormatError(`inode ${ino}: bad hole run`);
       for (let i = 0; i < run; i++) chunks.push(null);
     } else if (tag === 1) {
-      chunks.push(toDigest(input.u64(), input.uint()));
+      chunks.push(input.digest());
     } else {
       throw new FormatError(`inode ${ino}: bad chunk tag ${tag}`);
     }
