@@ -18,7 +18,7 @@ import {
 import { Container, Image, type Layer, LayerBuilder, MemoryBlobStore, layerFromSpec } from '../../src/index.js';
 import { seededBytes } from '../helpers/bytes.js';
 import { tempDir } from '../helpers/tmp.js';
-import { bytesOf, hostTree, viewTree } from './oci-helpers.js';
+import { bytesOf, commandExists, hostTree, viewTree } from './oci-helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 const T = 1_600_000_000_123_456_789n;
@@ -284,12 +284,3 @@ describe('another tool applies the exported layers', () => {
     }
   });
 });
-
-function commandExists(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}

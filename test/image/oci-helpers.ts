@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -75,4 +76,14 @@ export function hostTree(root: string, options: TreeOptions = {}): Record<string
 /** The blob digests a store holds. */
 export function blobSet(store: MemoryBlobStore): Set<string> {
   return new Set(store.digests());
+}
+
+/** Whether a program is on the PATH (tests that need umoci or skopeo skip without it). */
+export function commandExists(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }

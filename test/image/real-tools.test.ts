@@ -6,19 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { importImage } from '../../src/image/index.js';
 import { MemoryBlobStore } from '../../src/index.js';
 import { tempDir } from '../helpers/tmp.js';
-import { viewTree } from './oci-helpers.js';
+import { commandExists, viewTree } from './oci-helpers.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/image');
 const isRoot = process.getuid?.() === 0;
-
-function commandExists(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function importedTree(input: string | Uint8Array) {
   const store = new MemoryBlobStore();
