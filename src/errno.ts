@@ -13,6 +13,7 @@ const DESCRIPTIONS = {
   EBUSY: [16, 'resource busy or locked'],
   EEXIST: [17, 'file already exists'],
   EXDEV: [18, 'cross-device link not permitted'],
+  ENODEV: [19, 'no such device'],
   ENOTDIR: [20, 'not a directory'],
   EISDIR: [21, 'illegal operation on a directory'],
   EINVAL: [22, 'invalid argument'],
@@ -27,6 +28,7 @@ const DESCRIPTIONS = {
   ELOOP: [40, 'too many symbolic links encountered'],
   ENODATA: [61, 'no data available'],
   ENOTSUP: [95, 'operation not supported on socket'],
+  ESTALE: [116, 'stale file handle'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type Errno = keyof typeof DESCRIPTIONS;
@@ -86,4 +88,9 @@ export function isErrno(error: unknown, code?: Errno): error is ErrnoError {
 /** The positive errno number of a code, as FUSE and the kernel use it. */
 export function errnoNumber(code: Errno): number {
   return DESCRIPTIONS[code][0];
+}
+
+/** The code of a positive errno number, where this project names it. */
+export function errnoCode(errno: number): Errno | undefined {
+  return (Object.keys(DESCRIPTIONS) as Errno[]).find((code) => DESCRIPTIONS[code][0] === errno);
 }

@@ -1,91 +1,69 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
-import type FuseClass from 'fuse-native';
 import type { UnionView } from '../union/index.js';
-import { type OpHooks, unionOps } from './ops.js';
+import * as fuseNative from './fuse-native/mount.js';
+import { fuseDevice } from './kernel/native.js';
+import type { NodeOps } from './kernel/node-ops.js';
+import { Session } from './kernel/session.js';
 import { routerOps } from './router.js';
+import { type OpHooks, unionNodeOps } from './union-ops.js';
 
 export interface MountOptions extends OpHooks {
   /** Let users other than the mounting one in (FUSE's allow_other). */
   allowOther?: boolean;
-  /** Log every FUSE request (libfuse's debug). */
+  /** Log every FUSE request. */
   debug?: boolean;
   /**
-   * How long the kernel may trust a name or attributes it looked up, in seconds (default 1, as
-   * libfuse). The page cache is kept across opens unless a file's size or mtime changed
-   * (auto_cache): a write through one name of a hard link reaches the other names (FUSE's
-   * path-based API gives each name its own kernel inode) after at most this long. 0 turns caching
-   * off, for tests and for changes made through the in-memory API while mounted.
+   * How long the kernel may trust a name or attributes it looked up, in seconds (default 1). The
+   * page cache is kept across opens and dropped when a file's size or mtime is seen to change.
+   * 0 turns caching off, for tests and for changes made through the in-memory API while mounted.
    */
   cacheSeconds?: number;
+  /** Something that is not an ErrnoError went wrong: a bug, answered as EIO. */
+  onError?: (error: unknown, op: string, where: string) => void;
+  /**
+   * 'kernel' (default where the addon is built) speaks the FUSE protocol on the JavaScript
+   * thread through native/fuse; 'fuse-native' runs on fuse-native's prebuilt libfuse 2 binding,
+   * which needs no compiler but is slower and carries times in milliseconds.
+   */
+  backend?: 'kernel' | 'fuse-native';
 }
 
 export interface FuseMount {
   readonly mountpoint: string;
+  /** Unmounts; rejects (EBUSY) while a program still uses the mount. */
   unmount(): Promise<void>;
+  /** Resolves when the mount is gone, whoever unmounted it. */
+  readonly closed?: Promise<void>;
+  /** FUSE requests answered so far, by op (the kernel backend only). */
+  requests?(): Record<string, number>;
 }
 
-type FuseConstructor = typeof FuseClass;
-
-let loaded: FuseConstructor | undefined;
-/** fuse-native, loaded on first use so the library works where FUSE is not installed. */
-function fuseNative(): FuseConstructor {
-  if (loaded) return loaded;
-  try {
-    const require = createRequire(import.meta.url);
-    const Fuse = require('fuse-native') as FuseConstructor;
-    // fuse-native answers fgetattr through getattr(path), which fails for an open file whose last
-    // name is gone; route it to our fgetattr with the file handle instead.
-    class LayerFuse extends Fuse {
-      _op_fgetattr(signal: unknown, path: string, fd: number): void {
-        const ops = this.ops as unknown as { fgetattr: (path: string, fd: number, reply: unknown) => void };
-        const getattr = (p: string, reply: unknown) => ops.fgetattr(p, fd, reply);
-        (Fuse.prototype as unknown as { _op_getattr: (this: unknown, signal: unknown, path: string) => void })._op_getattr.call({ ops: { getattr } }, signal, path);
-      }
-    }
-    loaded = LayerFuse;
-    const root = path.dirname(require.resolve('fuse-native/package.json'));
-    if (!existsSync(path.join(root, 'build', 'Release', 'fuse.node'))) {
-      console.warn('layerfs: fuse-native runs its prebuilt addon, which loses mtimes set through a mount; run `node native/fuse-native/build.mjs` to rebuild it');
-    }
-    return LayerFuse;
-  } catch (error) {
-    throw new Error('FUSE mounts need the optional dependency fuse-native and libfuse2 (Debian: apt-get install libfuse2 fuse3)', { cause: error });
-  }
+function backendOf(options: MountOptions): 'kernel' | 'fuse-native' {
+  if (options.backend) return options.backend;
+  const env = process.env.LAYERFS_FUSE_BACKEND;
+  if (env === 'kernel' || env === 'fuse-native') return env;
+  return fuseDevice() instanceof Error ? 'fuse-native' : 'kernel';
 }
 
-function start(mountpoint: string, ops: object, options: MountOptions): Promise<FuseMount> {
-  const Fuse = fuseNative();
-  const cache = options.cacheSeconds ?? 1;
-  const fuse = new Fuse(mountpoint, ops as never, {
-    // fuse-native has no options for use_ino (hard links share st_ino) and big writes (no 4 KiB
-    // write size, shared/FACTS.md), and drops timeouts of 0; it passes fsname unescaped into -o.
-    fsname: `layerfs,use_ino,big_writes,max_write=131072,attr_timeout=${cache},entry_timeout=${cache}`,
-    force: true,
-    timeout: false,
-    defaultPermissions: true,
+async function start(mountpoint: string, ops: NodeOps, options: MountOptions): Promise<FuseMount> {
+  const session = await Session.mount(mountpoint, ops, {
+    cacheSeconds: options.cacheSeconds ?? 1,
     allowOther: options.allowOther ?? false,
     debug: options.debug ?? false,
-    maxRead: 1024 * 1024,
-    autoCache: cache > 0,
+    onError: (error, op, node) => options.onError?.(error, op, `inode ${node}`),
   });
-  return new Promise((resolve, reject) => {
-    fuse.mount((error) => {
-      if (error) return reject(error);
-      resolve({
-        mountpoint: fuse.mnt,
-        unmount: () => new Promise<void>((done, fail) => fuse.unmount((problem) => (problem ? fail(problem) : done()))),
-      });
-    });
-  });
+  return {
+    mountpoint,
+    unmount: () => session.unmount(),
+    closed: session.closed,
+    requests: () => session.requests(),
+  };
 }
 
 /** Serves a container (or a read-only view of an image) as a directory. */
 export function mountContainer(view: UnionView, mountpoint: string, options: MountOptions = {}): Promise<FuseMount> {
-  return start(mountpoint, unionOps(view, options), options);
+  if (backendOf(options) === 'fuse-native') return fuseNative.mountContainer(view, mountpoint, options);
+  return start(mountpoint, unionNodeOps(view, options), options);
 }
 
 /**
@@ -98,12 +76,16 @@ export function mountMany(
   mountpoint: string,
   options: MountOptions = {},
 ): Promise<FuseMount> {
-  return start(mountpoint, routerOps(resolve, names, (view) => unionOps(view, options)), options);
+  if (backendOf(options) === 'fuse-native') return fuseNative.mountMany(resolve, names, mountpoint, options);
+  return start(mountpoint, routerOps(resolve, names, (view) => unionNodeOps(view, options)), options);
 }
 
-/** Detaches a mount point at once, even while it is busy (fusermount -uz). */
-export function lazyUnmount(mountpoint: string): Promise<void> {
-  return new Promise((resolve, reject) => execFile('fusermount', ['-uz', mountpoint], (error) => (error ? reject(error) : resolve())));
+/** Detaches a mount point at once, even while it is busy (umount -l). */
+export async function lazyUnmount(mountpoint: string): Promise<void> {
+  const device = fuseDevice();
+  if (device instanceof Error) return fuseNative.lazyUnmount(mountpoint);
+  const result = device.unmount(mountpoint, true);
+  if (result < 0) throw new Error(`cannot unmount ${mountpoint} (errno ${-result})`);
 }
 
 /**

@@ -1,89 +1,177 @@
 import { ErrnoError } from '../errno.js';
 import type { UnionView } from '../union/index.js';
-import { STATFS, errnoOf } from './ops.js';
+import type { DirEntry, NodeOps } from './kernel/node-ops.js';
+import type { Attr } from './kernel/protocol.js';
 
-type Reply = (result: number, ...values: unknown[]) => void;
-type Handler = (...args: never[]) => void;
-type Ops = Record<string, unknown>;
-
-// Ops whose first two arguments are both paths of ours.
-const TWO_PATHS = new Set(['rename', 'link']);
+/** Inode numbers of one container: its slot times this, plus its own inode number. */
+const SLOT = 2 ** 32;
+const ROOT = 1;
 
 /**
- * One FUSE op table over many containers: `/` lists their names, `/<name>/rest` goes to that
- * container's ops as `/rest`. Renames and links between containers answer EXDEV. Inode numbers
- * of different containers overlap, and FUSE carries 32 bits of them: each (container, inode) gets
- * its own number, stable for the life of the mount.
+ * One inode space over many containers: `/` lists their names and `/<name>/` is that container's
+ * root. A container's inode numbers are its slot (1, 2, … in order of first use) times 2^32 plus
+ * its own, so nothing grows with the files programs touch and hard links keep one number. Names
+ * and links between containers answer EXDEV, changes to `/` itself EPERM.
  */
-export function routerOps(resolve: (name: string) => UnionView | undefined, names: () => string[], opsOf: (view: UnionView) => Ops): Ops {
-  const tables = new Map<string, Ops>();
-  // The usual case is computed, so nothing grows with the files programs touch: the container's
-  // slot (1..1023) in the top 10 bits, its inode number (below 2^22) in the rest. Beyond those,
-  // numbers are handed out in slot 0's range (2 up; 1 is the root) and remembered.
+export function routerOps(resolve: (name: string) => UnionView | undefined, names: () => string[], opsOf: (view: UnionView) => NodeOps): NodeOps {
   const slots = new Map<string, number>();
-  const overflow = new Map<string, number>();
-  const number = (name: string, ino: number) => {
-    let slot = slots.get(name);
-    if (slot === undefined && slots.size < 1023) slots.set(name, (slot = slots.size + 1));
-    if (slot !== undefined && ino < 2 ** 22) return slot * 2 ** 22 + ino;
-    const key = `${name}\0${ino}`;
-    let assigned = overflow.get(key);
-    if (assigned === undefined) overflow.set(key, (assigned = 2 + overflow.size));
-    return assigned;
+  const tables: { name: string; view: UnionView; ops: NodeOps }[] = [];
+  const rootAttr = (): Attr => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    return { ino: ROOT, mode: 0o40555, nlink: 2, uid: 0, gid: 0, rdev: 0, size: 4096, blocks: 8, atime: now, mtime: now, ctime: now };
   };
-  const route = (path: string): [Ops, string] | undefined => {
-    const [, name = '', ...rest] = path.split('/');
-    let ops = tables.get(name);
-    if (!ops) {
-      const view = resolve(name);
-      if (!view) return undefined;
-      tables.set(name, (ops = opsOf(view)));
-    }
-    return [ops, `/${rest.join('/')}`];
+  /** The slot of a container, given one on first use (its view opened). */
+  const slotOf = (name: string): number | undefined => {
+    const known = slots.get(name);
+    const view = resolve(name);
+    if (!view) return undefined;
+    if (known !== undefined && tables[known - 1]!.view === view) return known;
+    const slot = known ?? tables.length + 1;
+    tables[slot - 1] = { name, view, ops: opsOf(view) };
+    slots.set(name, slot);
+    return slot;
   };
-  const rootStat = () => {
-    const now = Date.now();
-    return { mode: 0o40555, uid: 0, gid: 0, size: 4096, nlink: 2, ino: 1, rdev: 0, blocks: 8, blksize: 4096, atime: now, mtime: now, ctime: now };
+  const outer = (slot: number, attr: Attr): Attr => ({ ...attr, ino: slot * SLOT + attr.ino });
+  /** The container of an inode number and its own number there; EPERM for the root. */
+  const split = (node: number): [number, NodeOps, number] => {
+    const slot = Math.floor(node / SLOT);
+    const table = tables[slot - 1];
+    if (slot === 0) throw new ErrnoError(node === ROOT ? 'EPERM' : 'ENOENT');
+    if (!table) throw new ErrnoError('ESTALE');
+    return [slot, table.ops, node - slot * SLOT];
   };
-  const root: Record<string, (...args: never[]) => void> = {
-    getattr: (_path: string, reply: Reply) => reply(0, rootStat()),
-    readdir: (_path: string, reply: Reply) => reply(0, names()),
-    access: (_path: string, _mode: number, reply: Reply) => reply(0),
-    statfs: (_path: string, reply: Reply) => reply(0, STATFS),
+  const same = (a: number, b: number) => {
+    if (Math.floor(a / SLOT) !== Math.floor(b / SLOT)) throw new ErrnoError('EXDEV');
   };
-  // The op names: building a table touches no view, so an empty stand-in lists them.
-  const sample = opsOf({} as UnionView);
-  const table: Ops = {};
-  for (const op of Object.keys(sample)) {
-    if (typeof sample[op] !== 'function') continue;
-    // symlink's first argument is the link's text, not a path of ours: route by the second.
-    const at = op === 'symlink' ? 1 : 0;
-    table[op] = (...args: unknown[]) => {
-      const reply = args[args.length - 1] as Reply;
-      const path = args[at] as string;
-      if (path === '/') {
-        const handler = root[op];
-        return handler ? (handler as Handler)(...(args as never[])) : reply(errnoOf(new ErrnoError('EPERM')));
+  let nextListing = 1;
+  const listings = new Map<number, DirEntry[]>();
+
+  return {
+    lookup(parent, name) {
+      if (parent !== ROOT) {
+        const [slot, ops, ino] = split(parent);
+        const attr = ops.lookup(ino, name);
+        return attr && outer(slot, attr);
       }
-      const target = route(path);
-      if (!target) return reply(errnoOf(new ErrnoError('ENOENT')));
-      const [ops, inner] = target;
-      const routed = [...args];
-      routed[at] = inner;
-      if (op === 'getattr' || op === 'fgetattr') {
-        const name = path.split('/')[1]!;
-        routed[routed.length - 1] = (result: number, stat?: { ino: number }) => {
-          if (stat) stat.ino = number(name, stat.ino);
-          reply(result, stat);
-        };
+      const slot = slotOf(name);
+      return slot === undefined ? undefined : outer(slot, tables[slot - 1]!.ops.getattr(ROOT));
+    },
+    getattr(node, handle) {
+      if (node === ROOT) return rootAttr();
+      const [slot, ops, ino] = split(node);
+      return outer(slot, ops.getattr(ino, handle));
+    },
+    setattr(node, changes, handle) {
+      const [slot, ops, ino] = split(node);
+      return outer(slot, ops.setattr(ino, changes, handle));
+    },
+    readlink(node) {
+      const [, ops, ino] = split(node);
+      return ops.readlink(ino);
+    },
+    mknod(parent, name, mode, rdev, caller) {
+      const [slot, ops, ino] = split(parent);
+      return outer(slot, ops.mknod(ino, name, mode, rdev, caller));
+    },
+    mkdir(parent, name, mode, caller) {
+      const [slot, ops, ino] = split(parent);
+      return outer(slot, ops.mkdir(ino, name, mode, caller));
+    },
+    symlink(parent, name, target, caller) {
+      const [slot, ops, ino] = split(parent);
+      return outer(slot, ops.symlink(ino, name, target, caller));
+    },
+    link(node, parent, name) {
+      same(node, parent);
+      const [slot, ops, ino] = split(node);
+      return outer(slot, ops.link(ino, split(parent)[2], name));
+    },
+    unlink(parent, name) {
+      const [, ops, ino] = split(parent);
+      ops.unlink(ino, name);
+    },
+    rmdir(parent, name) {
+      const [, ops, ino] = split(parent);
+      ops.rmdir(ino, name);
+    },
+    rename(parent, name, newParent, newName, flags) {
+      same(parent, newParent);
+      const [, ops, ino] = split(parent);
+      ops.rename(ino, name, split(newParent)[2], newName, flags);
+    },
+    open(node, flags) {
+      const [, ops, ino] = split(node);
+      return ops.open(ino, flags);
+    },
+    create(parent, name, mode, flags, caller) {
+      const [slot, ops, ino] = split(parent);
+      const { attr, handle } = ops.create(ino, name, mode, flags, caller);
+      return { attr: outer(slot, attr), handle };
+    },
+    read(node, handle, position, length, target, offset) {
+      const [, ops, ino] = split(node);
+      return ops.read(ino, handle, position, length, target, offset);
+    },
+    write(node, handle, position, bytes) {
+      const [, ops, ino] = split(node);
+      return ops.write(ino, handle, position, bytes);
+    },
+    release(node, handle) {
+      const [, ops, ino] = split(node);
+      ops.release(ino, handle);
+    },
+    fsync(node) {
+      if (node === ROOT) return;
+      const [, ops, ino] = split(node);
+      ops.fsync(ino);
+    },
+    opendir(node) {
+      let entries: DirEntry[];
+      if (node === ROOT) {
+        // Names only: attributes would open every container; the kernel looks up what it needs.
+        entries = [
+          { name: '.', ino: ROOT, mode: 0o40555 },
+          { name: '..', ino: ROOT, mode: 0o40555 },
+          ...names().map((name) => ({ name, ino: (slots.get(name) ?? 0) * SLOT + ROOT, mode: 0o40755 })),
+        ];
+      } else {
+        const [slot, ops, ino] = split(node);
+        const inner = ops.opendir(ino);
+        entries = ops.entries(ino, inner).map((entry) => ({ ...entry, ino: slot * SLOT + entry.ino, attr: entry.attr && outer(slot, entry.attr) }));
+        ops.releasedir(ino, inner);
       }
-      if (TWO_PATHS.has(op)) {
-        const second = route(args[1] as string);
-        if (!second || second[0] !== ops) return reply(errnoOf(new ErrnoError('EXDEV')));
-        routed[1] = second[1];
-      }
-      return (ops[op] as Handler)(...(routed as never[]));
-    };
-  }
-  return table;
+      const handle = nextListing++;
+      listings.set(handle, entries);
+      return handle;
+    },
+    entries(_node, handle) {
+      const entries = listings.get(handle);
+      if (!entries) throw new ErrnoError('EBADF');
+      return entries;
+    },
+    releasedir: (_node, handle) => void listings.delete(handle),
+    getxattr(node, name) {
+      if (node === ROOT) return undefined;
+      const [, ops, ino] = split(node);
+      return ops.getxattr(ino, name);
+    },
+    listxattr(node) {
+      if (node === ROOT) return [];
+      const [, ops, ino] = split(node);
+      return ops.listxattr(ino);
+    },
+    setxattr(node, name, value, flags) {
+      const [, ops, ino] = split(node);
+      ops.setxattr(ino, name, value, flags);
+    },
+    removexattr(node, name) {
+      const [, ops, ino] = split(node);
+      ops.removexattr(ino, name);
+    },
+    access(node) {
+      if (node === ROOT) return;
+      const [, ops, ino] = split(node);
+      ops.access(ino);
+    },
+  };
 }

@@ -300,7 +300,12 @@ export class UnionView {
   link(existingPath: string, newPath: string): number {
     // Linux's order: the source must exist, then the target's parent, then the target must not,
     // and only then is a directory refused.
-    const ino = this.resolve(existingPath, { follow: false });
+    return this.linkInode(this.resolve(existingPath, { follow: false }), newPath, existingPath);
+  }
+
+  /** A new name for an inode (FUSE names the inode, not a path to it). */
+  linkInode(ino: number, newPath: string, existingPath?: string): number {
+    this.inode(ino);
     const { dir, name } = this.parentForChange(newPath, 'EEXIST');
     if (this.lookup(dir, name) !== undefined) throw new ErrnoError('EEXIST', { path: existingPath, dest: newPath });
     if (this.kindOf(ino) === 'dir') throw new ErrnoError('EPERM', { path: existingPath, dest: newPath });

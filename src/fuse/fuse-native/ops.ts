@@ -1,6 +1,6 @@
-import { ErrnoError, errnoNumber } from '../errno.js';
-import { type UnionView, nowNs } from '../union/index.js';
-import { HandleTable } from './handles.js';
+import { ErrnoError, errnoNumber } from '../../errno.js';
+import { type UnionView, nowNs } from '../../union/index.js';
+import { HandleTable } from '../handles.js';
 
 type Reply = (result: number, ...values: unknown[]) => void;
 

@@ -1,0 +1,286 @@
+/*
+ * The smallest native part a FUSE server in JavaScript needs: mount a /dev/fuse connection, tell
+ * the event loop when requests are waiting, and move bytes without exceptions. The protocol itself
+ * (parsing requests, building replies) is TypeScript in src/fuse/kernel.
+ *
+ * Requests are read on the JavaScript thread when libuv reports the device readable: no thread
+ * hand-off per request, which is where a libfuse binding spends most of its time.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+extern char **environ;
+
+#define CHECK(call)                                                                                \
+  do {                                                                                             \
+    if ((call) != napi_ok) {                                                                       \
+      napi_throw_error(env, NULL, "layerfs fuse addon: " #call " failed");                         \
+      return NULL;                                                                                 \
+    }                                                                                              \
+  } while (0)
+
+static napi_value number(napi_env env, double value) {
+  napi_value result;
+  napi_create_double(env, value, &result);
+  return result;
+}
+
+static int get_string(napi_env env, napi_value value, char *out, size_t size) {
+  size_t length;
+  if (napi_get_value_string_utf8(env, value, out, size, &length) != napi_ok) return -1;
+  return length + 1 < size ? 0 : -1;
+}
+
+/* Receives the connection's file descriptor that fusermount3 sends over a socket. */
+static int receive_fd(int sock) {
+  char byte;
+  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  char control[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+  ssize_t got;
+  do got = recvmsg(sock, &msg, 0);
+  while (got < 0 && errno == EINTR);
+  if (got <= 0) return -1;
+  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+  if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof(fd));
+  return fd;
+}
+
+/* Runs fusermount3 (for users who may not mount) and returns the /dev/fuse descriptor it opened. */
+static int mount_with_fusermount(const char *target, const char *options) {
+  int socks[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, socks) < 0) return -errno;
+  int child_end = dup(socks[1]); /* without CLOEXEC: fusermount3 inherits it */
+  close(socks[1]);
+  if (child_end < 0) {
+    int error = errno;
+    close(socks[0]);
+    return -error;
+  }
+  char commfd[64];
+  snprintf(commfd, sizeof(commfd), "_FUSE_COMMFD=%d", child_end);
+  int count = 0;
+  while (environ[count]) count++;
+  char **env = calloc(count + 2, sizeof(char *));
+  for (int i = 0; i < count; i++) env[i] = environ[i];
+  env[count] = commfd;
+  char *argv[] = {"fusermount3", "-o", (char *)options, "--", (char *)target, NULL};
+  pid_t pid;
+  int spawned = posix_spawnp(&pid, "fusermount3", NULL, NULL, argv, env);
+  free(env);
+  close(child_end);
+  if (spawned != 0) {
+    close(socks[0]);
+    return -spawned;
+  }
+  int fd = receive_fd(socks[0]);
+  close(socks[0]);
+  int status;
+  waitpid(pid, &status, 0);
+  if (fd < 0) return -EPERM;
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+}
+
+/*
+ * mount(target, fsname, options) -> fd or -errno. As root the kernel is asked directly;
+ * otherwise fusermount3 mounts and hands the connection back.
+ */
+static napi_value mount_fuse(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char target[4096], fsname[256], options[2048];
+  if (argc < 3 || get_string(env, argv[0], target, sizeof(target)) || get_string(env, argv[1], fsname, sizeof(fsname)) ||
+      get_string(env, argv[2], options, sizeof(options))) {
+    napi_throw_type_error(env, NULL, "mount(target, fsname, options): three strings expected");
+    return NULL;
+  }
+  int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return number(env, -errno);
+  char data[2300];
+  snprintf(data, sizeof(data), "fd=%d,rootmode=40000,user_id=%u,group_id=%u%s%s", fd, getuid(), getgid(), options[0] ? "," : "",
+           options);
+  if (mount(fsname, target, "fuse.layerfs", MS_NOSUID | MS_NODEV, data) == 0) return number(env, fd);
+  int error = errno;
+  close(fd);
+  if (error != EPERM) return number(env, -error);
+  char fusermount_options[2400];
+  snprintf(fusermount_options, sizeof(fusermount_options), "fsname=%s,subtype=layerfs,nosuid,nodev%s%s", fsname,
+           options[0] ? "," : "", options);
+  return number(env, mount_with_fusermount(target, fusermount_options));
+}
+
+/* unmount(target, lazy) -> 0 or -errno; falls back to fusermount3 -u for users who may not. */
+static napi_value unmount_fuse(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char target[4096];
+  bool lazy = false;
+  if (argc < 1 || get_string(env, argv[0], target, sizeof(target))) {
+    napi_throw_type_error(env, NULL, "unmount(target, lazy): a path expected");
+    return NULL;
+  }
+  if (argc > 1) napi_get_value_bool(env, argv[1], &lazy);
+  if (umount2(target, lazy ? MNT_DETACH : 0) == 0) return number(env, 0);
+  if (errno != EPERM) return number(env, -errno);
+  char *args[] = {"fusermount3", lazy ? "-uz" : "-u", "--", target, NULL};
+  pid_t pid;
+  int spawned = posix_spawnp(&pid, "fusermount3", NULL, NULL, args, environ);
+  if (spawned != 0) return number(env, -spawned);
+  int status;
+  waitpid(pid, &status, 0);
+  return number(env, WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EBUSY);
+}
+
+static int get_fd(napi_env env, napi_value value) {
+  int32_t fd = -1;
+  napi_get_value_int32(env, value, &fd);
+  return fd;
+}
+
+/* read(fd, buffer) -> bytes read, or -errno (-EAGAIN when no request waits). */
+static napi_value read_request(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *data;
+  size_t length;
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &length));
+  ssize_t got;
+  do got = read(get_fd(env, argv[0]), data, length);
+  while (got < 0 && errno == EINTR);
+  return number(env, got < 0 ? -errno : got);
+}
+
+/* write(fd, header, body?) -> 0 or -errno: one reply, header and body in one writev. */
+static napi_value write_reply(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct iovec iov[2];
+  int count = 0;
+  for (size_t i = 1; i < argc && i < 3; i++) {
+    bool is_buffer = false;
+    napi_is_buffer(env, argv[i], &is_buffer);
+    if (!is_buffer) continue;
+    CHECK(napi_get_buffer_info(env, argv[i], &iov[count].iov_base, &iov[count].iov_len));
+    count++;
+  }
+  ssize_t written;
+  do written = writev(get_fd(env, argv[0]), iov, count);
+  while (written < 0 && errno == EINTR);
+  return number(env, written < 0 ? -errno : 0);
+}
+
+/* A watch: calls back on the JavaScript thread whenever the device has requests to read. */
+typedef struct {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+} Watch;
+
+static void on_readable(uv_poll_t *poll, int status, int events) {
+  Watch *watch = poll->data;
+  napi_env env = watch->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value callback, global, result, arg = number(env, status);
+  napi_get_reference_value(env, watch->callback, &callback);
+  napi_get_global(env, &global);
+  /* make_callback, not call_function: promises and nextTick queued by the handler run after. */
+  napi_make_callback(env, watch->context, global, callback, 1, &arg, &result);
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_closed(uv_handle_t *handle) {
+  Watch *watch = handle->data;
+  napi_delete_reference(watch->env, watch->callback);
+  napi_async_destroy(watch->env, watch->context);
+  free(watch);
+}
+
+/* watch(fd, callback) -> a handle for unwatch; makes fd non-blocking. */
+static napi_value watch_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int fd = get_fd(env, argv[0]);
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    napi_throw_error(env, NULL, strerror(errno));
+    return NULL;
+  }
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  Watch *watch = calloc(1, sizeof(Watch));
+  watch->env = env;
+  watch->poll.data = watch;
+  napi_value name;
+  CHECK(napi_create_string_utf8(env, "layerfs:fuse", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, NULL, name, &watch->context));
+  CHECK(napi_create_reference(env, argv[1], 1, &watch->callback));
+  int error = uv_poll_init(loop, &watch->poll, fd);
+  if (error == 0) error = uv_poll_start(&watch->poll, UV_READABLE, on_readable);
+  if (error != 0) {
+    napi_throw_error(env, NULL, uv_strerror(error));
+    return NULL;
+  }
+  napi_value handle;
+  CHECK(napi_create_external(env, watch, NULL, NULL, &handle));
+  return handle;
+}
+
+/* unwatch(handle): stops the callbacks; the watch is freed once libuv has closed it. */
+static napi_value unwatch_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Watch *watch;
+  CHECK(napi_get_value_external(env, argv[0], (void **)&watch));
+  if (!uv_is_closing((uv_handle_t *)&watch->poll)) {
+    uv_poll_stop(&watch->poll);
+    uv_close((uv_handle_t *)&watch->poll, on_closed);
+  }
+  return NULL;
+}
+
+/* close(fd) -> 0 or -errno. */
+static napi_value close_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  return number(env, close(get_fd(env, argv[0])) < 0 ? -errno : 0);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor functions[] = {
+      {"mount", NULL, mount_fuse, NULL, NULL, NULL, napi_default, NULL},
+      {"unmount", NULL, unmount_fuse, NULL, NULL, NULL, napi_default, NULL},
+      {"read", NULL, read_request, NULL, NULL, NULL, napi_default, NULL},
+      {"write", NULL, write_reply, NULL, NULL, NULL, napi_default, NULL},
+      {"watch", NULL, watch_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"unwatch", NULL, unwatch_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,44 @@
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The native part of a FUSE server (native/fuse): mounting and moving bytes, nothing more. */
+export interface FuseDevice {
+  /** Mounts a new connection at `target`: its file descriptor, or a negative errno. */
+  mount(target: string, fsname: string, options: string): number;
+  unmount(target: string, lazy: boolean): number;
+  /** One request into `buffer`: its length, or a negative errno (-EAGAIN: none waiting). */
+  read(fd: number, buffer: Buffer): number;
+  /** One reply (a header and an optional body, written together): 0 or a negative errno. */
+  write(fd: number, header: Buffer, body?: Buffer): number;
+  /** Calls `readable` on this thread whenever requests wait; the fd becomes non-blocking. */
+  watch(fd: number, readable: () => void): unknown;
+  unwatch(watch: unknown): void;
+  close(fd: number): number;
+}
+
+let device: FuseDevice | Error | undefined;
+
+/** Where the addon is built, from src/fuse/kernel or from dist (the bundle sits in dist/). */
+function candidates(): string[] {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const relative = ['native/fuse/build/Release/layerfs_fuse.node'];
+  return [path.resolve(here, '../../..'), path.resolve(here, '..'), path.resolve(here, '../..')].flatMap((root) =>
+    relative.map((file) => path.join(root, file)),
+  );
+}
+
+/** The addon, or the error saying how to get it. */
+export function fuseDevice(): FuseDevice | Error {
+  if (device) return device;
+  const require = createRequire(import.meta.url);
+  const problems: string[] = [];
+  for (const file of candidates()) {
+    try {
+      return (device = require(file) as FuseDevice);
+    } catch (error) {
+      problems.push(`${file}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  return (device = new Error(`the layerfs FUSE addon is not built (run \`node native/build.mjs\`, which needs a C compiler): ${problems.join('; ')}`));
+}

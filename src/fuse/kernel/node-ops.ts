@@ -1,0 +1,65 @@
+import type { Attr } from './protocol.js';
+
+/** Who asked: the calling process's ids, which new inodes are owned by. */
+export interface Caller {
+  uid: number;
+  gid: number;
+}
+
+/** A SETATTR: only the fields present change; times in nanoseconds, 'now' for the current time. */
+export interface AttrChanges {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  atime?: bigint | 'now';
+  mtime?: bigint | 'now';
+}
+
+export interface DirEntry {
+  name: string;
+  ino: number;
+  /** st_mode: the entry's type is all readdir needs of it. */
+  mode: number;
+  /** All its attributes, which readdirplus hands the kernel with the name; absent: it looks up. */
+  attr?: Attr;
+}
+
+/**
+ * A filesystem as the kernel sees it: inodes by number (1 is the root), open files and
+ * directories by handle. Failures throw ErrnoError; anything else is answered as EIO and logged.
+ * Every call is synchronous: the session answers each request as it reads it.
+ */
+export interface NodeOps {
+  /** The inode a name stands for, or undefined (ENOENT, cacheable by the kernel). */
+  lookup(parent: number, name: string): Attr | undefined;
+  getattr(node: number, handle?: number): Attr;
+  setattr(node: number, changes: AttrChanges, handle?: number): Attr;
+  readlink(node: number): string;
+  mknod(parent: number, name: string, mode: number, rdev: number, caller: Caller): Attr;
+  mkdir(parent: number, name: string, mode: number, caller: Caller): Attr;
+  symlink(parent: number, name: string, target: string, caller: Caller): Attr;
+  link(node: number, parent: number, name: string): Attr;
+  unlink(parent: number, name: string): void;
+  rmdir(parent: number, name: string): void;
+  rename(parent: number, name: string, newParent: number, newName: string, flags: number): void;
+  /** Opens a file (flags as open(2), O_TRUNC included): the handle. */
+  open(node: number, flags: number): number;
+  create(parent: number, name: string, mode: number, flags: number, caller: Caller): { attr: Attr; handle: number };
+  /** Reads into `target` at `offset`: the bytes read. */
+  read(node: number, handle: number, position: number, length: number, target: Buffer, offset: number): number;
+  write(node: number, handle: number, position: number, bytes: Buffer): number;
+  release(node: number, handle: number): void;
+  /** fsync of a file or a directory: what a program wrote must survive a crash. */
+  fsync(node: number): void;
+  /** The entries of a directory, `.` and `..` first, as of the opendir that made `handle`. */
+  opendir(node: number): number;
+  entries(node: number, handle: number): readonly DirEntry[];
+  releasedir(node: number, handle: number): void;
+  getxattr(node: number, name: string): Uint8Array | undefined;
+  listxattr(node: number): string[];
+  setxattr(node: number, name: string, value: Uint8Array, flags: number): void;
+  removexattr(node: number, name: string): void;
+  /** Whether the inode exists (permissions are the kernel's: default_permissions). */
+  access(node: number): void;
+}

@@ -1,0 +1,422 @@
+import { ErrnoError, errnoCode, errnoNumber } from '../../errno.js';
+import { type FuseDevice, fuseDevice } from './native.js';
+import type { AttrChanges, Caller, NodeOps } from './node-ops.js';
+import {
+  ATTR_OUT,
+  type Attr,
+  DIRENT,
+  ENTRY_OUT,
+  FOPEN_KEEP_CACHE,
+  GETATTR_FH,
+  IN_HEADER,
+  INIT_OUT,
+  Init,
+  KERNEL_MAJOR,
+  KERNEL_MINOR,
+  MAX_WRITE,
+  NO_REPLY,
+  OPEN_OUT,
+  OP_NAMES,
+  OUT_HEADER,
+  Op,
+  REQUEST_BUFFER,
+  STATFS_OUT,
+  SetattrValid,
+  direntSize,
+  direntType,
+  getU64,
+  setAttr,
+  setEntry,
+  setTimeout,
+  setU64,
+} from './protocol.js';
+
+export interface SessionOptions {
+  /** How long the kernel may trust names and attributes, in seconds (0: ask every time). */
+  cacheSeconds: number;
+  /** Let users other than the mounting one in. */
+  allowOther: boolean;
+  /** Logs every request and its answer. */
+  debug: boolean;
+  /** Something that is not an ErrnoError went wrong: a bug, answered as EIO. */
+  onError: (error: unknown, op: string, node: number) => void;
+}
+
+/** A union has no fixed capacity: it reports a large, mostly free volume so programs write. */
+const STATFS = { blocks: 2 ** 31, bfree: 2 ** 30, bavail: 2 ** 30, files: 2 ** 31, ffree: 2 ** 30, bsize: 4096, namelen: 255, frsize: 4096 };
+
+const EAGAIN = 11;
+const EINTR = 4;
+const ENOENT = 2;
+const ENOSYS = errnoNumber('ENOSYS');
+const ENODATA = errnoNumber('ENODATA');
+const ERANGE = errnoNumber('ERANGE');
+const EIO = errnoNumber('EIO');
+/** Requests answered per wake-up before the event loop gets a turn (timers, saves). */
+const BATCH = 64;
+
+const WANTED =
+  Init.ASYNC_READ |
+  Init.ATOMIC_O_TRUNC |
+  Init.BIG_WRITES |
+  Init.AUTO_INVAL_DATA |
+  Init.DO_READDIRPLUS |
+  Init.PARALLEL_DIROPS |
+  Init.MAX_PAGES |
+  Init.CACHE_SYMLINKS;
+
+/**
+ * One FUSE connection, served on the JavaScript thread: the native addon reports the device
+ * readable, and each request is read, answered by the NodeOps and replied to before the next.
+ * This file knows the protocol and nothing of unions.
+ */
+export class Session {
+  private readonly input = Buffer.allocUnsafe(REQUEST_BUFFER);
+  private readonly in = new DataView(this.input.buffer, this.input.byteOffset, this.input.length);
+  private readonly output = Buffer.allocUnsafe(OUT_HEADER + MAX_WRITE);
+  private readonly out = new DataView(this.output.buffer, this.output.byteOffset, this.output.length);
+  private readonly counts = new Float64Array(64);
+  private watch: unknown;
+  private ready!: () => void;
+  private ended!: () => void;
+  /** Resolves when the kernel has taken INIT's answer: the mount is live. */
+  readonly live = new Promise<void>((resolve) => (this.ready = resolve));
+  /** Resolves when the connection is gone: unmounted, by us or anyone. */
+  readonly closed = new Promise<void>((resolve) => (this.ended = resolve));
+
+  private constructor(
+    private readonly device: FuseDevice,
+    private fd: number,
+    readonly mountpoint: string,
+    private readonly ops: NodeOps,
+    private readonly options: SessionOptions,
+  ) {
+    this.watch = device.watch(fd, this.readable);
+  }
+
+  /** Mounts `ops` at `mountpoint`; resolves once the kernel has initialized the connection. */
+  static async mount(mountpoint: string, ops: NodeOps, options: SessionOptions): Promise<Session> {
+    const device = fuseDevice();
+    if (device instanceof Error) throw device;
+    const flags = ['default_permissions', ...(options.allowOther ? ['allow_other'] : [])];
+    const fd = device.mount(mountpoint, 'layerfs', flags.join(','));
+    if (fd < 0) throw systemError(-fd, 'mount', mountpoint);
+    const session = new Session(device, fd, mountpoint, ops, options);
+    await Promise.race([session.live, session.closed]);
+    return session;
+  }
+
+  /** Unmounts (EBUSY while a program uses the mount, unless lazy: then it detaches at once). */
+  async unmount(lazy = false): Promise<void> {
+    if (this.fd >= 0) {
+      const result = this.device.unmount(this.mountpoint, lazy);
+      if (result < 0) throw systemError(-result, 'umount', this.mountpoint);
+    }
+    this.end();
+    await this.closed;
+  }
+
+  /** Requests answered so far, by op. */
+  requests(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    this.counts.forEach((count, op) => {
+      if (count > 0) counts[OP_NAMES.get(op) ?? `op${op}`] = count;
+    });
+    return counts;
+  }
+
+  private end(): void {
+    if (this.fd < 0) return;
+    this.device.unwatch(this.watch);
+    this.device.close(this.fd);
+    this.fd = -1;
+    this.ended();
+  }
+
+  private readonly readable = (): void => {
+    for (let i = 0; i < BATCH && this.fd >= 0; i++) {
+      const length = this.device.read(this.fd, this.input);
+      if (length > 0) this.dispatch();
+      else if (length === -EAGAIN) return;
+      else if (length !== -ENOENT && length !== -EINTR) return this.end(); // ENODEV: unmounted
+    }
+  };
+
+  // ---- replies ---------------------------------------------------------------------------------
+
+  private reply(bodyLength: number, error = 0): void {
+    this.out.setUint32(0, OUT_HEADER + bodyLength, true);
+    this.out.setInt32(4, -error, true);
+    this.input.copy(this.output, 8, 8, 16); // unique
+    // ENOENT: the request was interrupted and withdrawn meanwhile; nothing to do.
+    this.device.write(this.fd, this.output.subarray(0, OUT_HEADER + bodyLength));
+  }
+
+  private fail(errno: number): void {
+    this.reply(0, errno);
+  }
+
+  private attrReply(attr: Attr): void {
+    setTimeout(this.out, OUT_HEADER, OUT_HEADER + 8, this.options.cacheSeconds);
+    this.out.setUint32(OUT_HEADER + 12, 0, true);
+    setAttr(this.out, OUT_HEADER + 16, attr);
+    this.reply(ATTR_OUT);
+  }
+
+  private entryReply(attr: Attr): void {
+    setEntry(this.out, OUT_HEADER, attr, this.options.cacheSeconds);
+    this.reply(ENTRY_OUT);
+  }
+
+  private openReply(handle: number, at = OUT_HEADER): number {
+    setU64(this.out, at, handle);
+    this.out.setUint32(at + 8, this.options.cacheSeconds > 0 ? FOPEN_KEEP_CACHE : 0, true);
+    this.out.setUint32(at + 12, 0, true);
+    return OPEN_OUT;
+  }
+
+  private bytesReply(bytes: Uint8Array): void {
+    this.output.set(bytes, OUT_HEADER);
+    this.reply(bytes.length);
+  }
+
+  /** getxattr and listxattr: the size alone when asked with size 0, else the bytes (ERANGE if they do not fit). */
+  private sizedReply(bytes: Uint8Array, size: number): void {
+    if (size === 0) {
+      this.out.setUint32(OUT_HEADER, bytes.length, true);
+      this.out.setUint32(OUT_HEADER + 4, 0, true);
+      return this.reply(8);
+    }
+    if (bytes.length > size) return this.fail(ERANGE);
+    this.bytesReply(bytes);
+  }
+
+  // ---- requests --------------------------------------------------------------------------------
+
+  /** The NUL-terminated string at `at`, and where the next one starts. */
+  private string(at: number): [string, number] {
+    const end = this.input.indexOf(0, at);
+    return [this.input.toString('utf8', at, end), end + 1];
+  }
+
+  private dispatch(): void {
+    const opcode = this.in.getUint32(4, true);
+    const node = getU64(this.in, 16);
+    if (opcode < this.counts.length) this.counts[opcode]!++;
+    if (this.options.debug) console.error(`fuse: ${OP_NAMES.get(opcode) ?? opcode} node ${node}`);
+    if (NO_REPLY.has(opcode)) return; // forgets: inode numbers outlive the kernel's references
+    try {
+      this.answer(opcode, node);
+    } catch (error) {
+      if (error instanceof ErrnoError) return this.fail(-error.errno);
+      this.options.onError(error, OP_NAMES.get(opcode) ?? String(opcode), node);
+      this.fail(EIO);
+    }
+  }
+
+  private answer(opcode: number, node: number): void {
+    const { in: args, ops } = this;
+    const at = IN_HEADER;
+    const caller = (): Caller => ({ uid: args.getUint32(24, true), gid: args.getUint32(28, true) });
+    switch (opcode) {
+      case Op.INIT:
+        return this.init();
+      case Op.DESTROY:
+        return this.reply(0);
+      case Op.LOOKUP: {
+        const attr = ops.lookup(node, this.string(at)[0]);
+        if (attr) return this.entryReply(attr);
+        // A miss the kernel may remember (the name a program is about to create is looked up first).
+        if (this.options.cacheSeconds === 0) return this.fail(ENOENT);
+        setEntry(this.out, OUT_HEADER, undefined, this.options.cacheSeconds);
+        return this.reply(ENTRY_OUT);
+      }
+      case Op.GETATTR: {
+        const withHandle = args.getUint32(at, true) & GETATTR_FH;
+        return this.attrReply(ops.getattr(node, withHandle ? getU64(args, at + 8) : undefined));
+      }
+      case Op.SETATTR:
+        return this.setattr(node);
+      case Op.READLINK:
+        return this.bytesReply(Buffer.from(ops.readlink(node)));
+      case Op.SYMLINK: {
+        const [name, next] = this.string(at);
+        return this.entryReply(ops.symlink(node, name, this.string(next)[0], caller()));
+      }
+      case Op.MKNOD: {
+        const name = this.string(at + 16)[0];
+        return this.entryReply(ops.mknod(node, name, args.getUint32(at, true), args.getUint32(at + 4, true), caller()));
+      }
+      case Op.MKDIR:
+        return this.entryReply(ops.mkdir(node, this.string(at + 8)[0], args.getUint32(at, true), caller()));
+      case Op.UNLINK:
+        ops.unlink(node, this.string(at)[0]);
+        return this.reply(0);
+      case Op.RMDIR:
+        ops.rmdir(node, this.string(at)[0]);
+        return this.reply(0);
+      case Op.RENAME:
+      case Op.RENAME2: {
+        const two = opcode === Op.RENAME2;
+        const [name, next] = this.string(at + (two ? 16 : 8));
+        ops.rename(node, name, getU64(args, at), this.string(next)[0], two ? args.getUint32(at + 8, true) : 0);
+        return this.reply(0);
+      }
+      case Op.LINK:
+        return this.entryReply(ops.link(getU64(args, at), node, this.string(at + 8)[0]));
+      case Op.OPEN:
+        return this.reply(this.openReply(ops.open(node, args.getUint32(at, true))));
+      case Op.CREATE: {
+        const name = this.string(at + 16)[0];
+        const { attr, handle } = ops.create(node, name, args.getUint32(at + 4, true), args.getUint32(at, true), caller());
+        setEntry(this.out, OUT_HEADER, attr, this.options.cacheSeconds);
+        return this.reply(ENTRY_OUT + this.openReply(handle, OUT_HEADER + ENTRY_OUT));
+      }
+      case Op.READ: {
+        const size = Math.min(args.getUint32(at + 16, true), MAX_WRITE);
+        return this.reply(ops.read(node, getU64(args, at), getU64(args, at + 8), size, this.output, OUT_HEADER));
+      }
+      case Op.WRITE: {
+        const size = args.getUint32(at + 16, true);
+        const data = this.input.subarray(at + 40, at + 40 + size);
+        const written = ops.write(node, getU64(args, at), getU64(args, at + 8), data);
+        this.out.setUint32(OUT_HEADER, written, true);
+        this.out.setUint32(OUT_HEADER + 4, 0, true);
+        return this.reply(8);
+      }
+      case Op.RELEASE:
+        ops.release(node, getU64(args, at));
+        return this.reply(0);
+      case Op.OPENDIR:
+        return this.reply(this.openReply(ops.opendir(node)));
+      case Op.READDIR:
+      case Op.READDIRPLUS:
+        return this.readdir(node, opcode === Op.READDIRPLUS);
+      case Op.RELEASEDIR:
+        ops.releasedir(node, getU64(args, at));
+        return this.reply(0);
+      case Op.FSYNC:
+      case Op.FSYNCDIR:
+        ops.fsync(node);
+        return this.reply(0);
+      case Op.STATFS:
+        return this.statfs();
+      case Op.SETXATTR: {
+        const size = args.getUint32(at, true);
+        const [name, value] = this.string(at + 8);
+        ops.setxattr(node, name, this.input.subarray(value, value + size), args.getUint32(at + 4, true));
+        return this.reply(0);
+      }
+      case Op.GETXATTR: {
+        const value = ops.getxattr(node, this.string(at + 8)[0]);
+        // Asked before every write (security.capability): a miss is the usual answer, no ErrnoError.
+        if (value === undefined) return this.fail(ENODATA);
+        return this.sizedReply(value, args.getUint32(at, true));
+      }
+      case Op.LISTXATTR: {
+        const names = ops.listxattr(node);
+        return this.sizedReply(Buffer.from(names.map((name) => `${name}\0`).join('')), args.getUint32(at, true));
+      }
+      case Op.REMOVEXATTR:
+        ops.removexattr(node, this.string(at)[0]);
+        return this.reply(0);
+      case Op.ACCESS:
+        ops.access(node);
+        return this.reply(0);
+      default:
+        // FLUSH among them: answered ENOSYS once, the kernel stops sending it on every close.
+        return this.fail(ENOSYS);
+    }
+  }
+
+  private init(): void {
+    const { in: args, out } = this;
+    const at = IN_HEADER;
+    const major = args.getUint32(at, true);
+    const offered = args.getUint32(at + 12, true);
+    this.output.fill(0, OUT_HEADER, OUT_HEADER + INIT_OUT);
+    out.setUint32(OUT_HEADER, KERNEL_MAJOR, true);
+    out.setUint32(OUT_HEADER + 4, KERNEL_MINOR, true);
+    // A kernel newer in the major version asks again with ours; older ones we cannot serve.
+    if (major !== KERNEL_MAJOR) {
+      if (major < KERNEL_MAJOR) return this.fail(errnoNumber('EINVAL'));
+      return this.reply(INIT_OUT);
+    }
+    out.setUint32(OUT_HEADER + 8, args.getUint32(at + 8, true), true); // max_readahead: the kernel's
+    out.setUint32(OUT_HEADER + 12, (offered & WANTED) >>> 0, true);
+    out.setUint16(OUT_HEADER + 16, 64, true); // max_background
+    out.setUint16(OUT_HEADER + 18, 48, true); // congestion_threshold
+    out.setUint32(OUT_HEADER + 20, MAX_WRITE, true);
+    out.setUint32(OUT_HEADER + 24, 1, true); // time_gran: nanoseconds
+    out.setUint16(OUT_HEADER + 28, MAX_WRITE / 4096, true); // max_pages
+    this.reply(INIT_OUT);
+    this.ready();
+  }
+
+  private setattr(node: number): void {
+    const { in: args } = this;
+    const at = IN_HEADER;
+    const valid = args.getUint32(at, true);
+    const changes: AttrChanges = {};
+    if (valid & SetattrValid.MODE) changes.mode = args.getUint32(at + 68, true);
+    if (valid & SetattrValid.UID) changes.uid = args.getUint32(at + 76, true);
+    if (valid & SetattrValid.GID) changes.gid = args.getUint32(at + 80, true);
+    if (valid & SetattrValid.SIZE) changes.size = getU64(args, at + 16);
+    const time = (secondsAt: number, nanosAt: number) => args.getBigInt64(secondsAt, true) * 1_000_000_000n + BigInt(args.getUint32(nanosAt, true));
+    if (valid & SetattrValid.ATIME_NOW) changes.atime = 'now';
+    else if (valid & SetattrValid.ATIME) changes.atime = time(at + 32, at + 56);
+    if (valid & SetattrValid.MTIME_NOW) changes.mtime = 'now';
+    else if (valid & SetattrValid.MTIME) changes.mtime = time(at + 40, at + 60);
+    const handle = valid & SetattrValid.FH ? getU64(args, at + 8) : undefined;
+    this.attrReply(this.ops.setattr(node, changes, handle));
+  }
+
+  /** As many entries from the requested offset as fit; an entry's offset is its index plus one. */
+  private readdir(node: number, plus: boolean): void {
+    const { in: args, out, output } = this;
+    const handle = getU64(args, IN_HEADER);
+    const offset = getU64(args, IN_HEADER + 8);
+    const size = Math.min(args.getUint32(IN_HEADER + 16, true), MAX_WRITE);
+    const entries = this.ops.entries(node, handle);
+    let used = 0;
+    for (let index = offset; index < entries.length; index++) {
+      const { name, ino, mode, attr } = entries[index]!;
+      const nameBytes = Buffer.byteLength(name);
+      const length = direntSize(nameBytes, plus);
+      if (used + length > size) break;
+      let at = OUT_HEADER + used;
+      if (plus) {
+        setEntry(out, at, attr, this.options.cacheSeconds);
+        at += ENTRY_OUT;
+      }
+      setU64(out, at, ino);
+      setU64(out, at + 8, index + 1);
+      out.setUint32(at + 16, nameBytes, true);
+      out.setUint32(at + 20, direntType(mode), true);
+      output.write(name, at + DIRENT, 'utf8');
+      output.fill(0, at + DIRENT + nameBytes, OUT_HEADER + used + length);
+      used += length;
+    }
+    this.reply(used);
+  }
+
+  private statfs(): void {
+    const { out } = this;
+    const at = OUT_HEADER;
+    this.output.fill(0, at, at + STATFS_OUT);
+    setU64(out, at, STATFS.blocks);
+    setU64(out, at + 8, STATFS.bfree);
+    setU64(out, at + 16, STATFS.bavail);
+    setU64(out, at + 24, STATFS.files);
+    setU64(out, at + 32, STATFS.ffree);
+    out.setUint32(at + 40, STATFS.bsize, true);
+    out.setUint32(at + 44, STATFS.namelen, true);
+    out.setUint32(at + 48, STATFS.frsize, true);
+    this.reply(STATFS_OUT);
+  }
+}
+
+/** A failed system call of the addon as an ErrnoError. */
+function systemError(errno: number, syscall: string, path: string): ErrnoError {
+  return new ErrnoError(errnoCode(errno) ?? 'EIO', { syscall, path, detail: errnoCode(errno) ? undefined : `errno ${errno}` });
+}

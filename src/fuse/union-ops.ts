@@ -1,0 +1,195 @@
+import { ErrnoError } from '../errno.js';
+import { type UnionView, nowNs } from '../union/index.js';
+import { HandleTable } from './handles.js';
+import type { AttrChanges, Caller, DirEntry, NodeOps } from './kernel/node-ops.js';
+import { RENAME_EXCHANGE, RENAME_NOREPLACE } from './kernel/protocol.js';
+
+export interface OpHooks {
+  /** After a program's fsync: persist the container (its data must survive a crash). */
+  onSync?: () => void;
+}
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_ISGID = 0o2000;
+const O_ACCMODE = 3;
+const O_TRUNC = 0o1000;
+const KINDS = new Map<number, 'file' | 'chardev' | 'blockdev' | 'fifo' | 'socket'>([
+  [0o100000, 'file'],
+  [0o020000, 'chardev'],
+  [0o060000, 'blockdev'],
+  [0o010000, 'fifo'],
+  [0o140000, 'socket'],
+]);
+// setxattr(2)'s flags.
+const XATTR_CREATE = 1;
+const XATTR_REPLACE = 2;
+
+/**
+ * Where the kernel's directories are: the view changes names by path, the kernel names a
+ * directory by inode. A directory has one name, so its parent and name are remembered when the
+ * kernel learns of it (lookup, mkdir, readdirplus) and moved with renames.
+ */
+class DirectoryPaths {
+  private readonly places = new Map<number, { parent: number; name: string }>();
+
+  constructor(private readonly view: UnionView) {}
+
+  remember(ino: number, mode: number, parent: number, name: string): void {
+    if ((mode & S_IFMT) === S_IFDIR) this.places.set(ino, { parent, name });
+  }
+
+  forget(ino: number): void {
+    this.places.delete(ino);
+  }
+
+  /** The path of directory `dir`, checked name by name: ESTALE if it moved behind our back. */
+  of(dir: number): string {
+    const names: string[] = [];
+    for (let ino = dir; ino !== 1; ) {
+      const place = this.places.get(ino);
+      if (!place || this.view.lookup(place.parent, place.name) !== ino) throw new ErrnoError('ESTALE');
+      names.push(place.name);
+      ino = place.parent;
+    }
+    return `/${names.reverse().join('/')}`;
+  }
+
+  child(dir: number, name: string): string {
+    const path = this.of(dir);
+    return path === '/' ? `/${name}` : `${path}/${name}`;
+  }
+}
+
+/**
+ * The kernel's inode operations over a union view. It only translates: inode numbers are the
+ * view's own, names become paths for the view's namespace changes, and union rules stay in the
+ * view. New inodes belong to the calling process's user (group of a setgid directory), as on
+ * any Linux filesystem.
+ */
+export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
+  const handles = new HandleTable();
+  const listings = new Map<number, DirEntry[]>();
+  let nextListing = 1;
+  const paths = new DirectoryPaths(view);
+
+  const stat = (ino: number) => view.stat(ino);
+  /** A new inode: owned by the caller, its group and setgid bit from a setgid parent. */
+  const made = (ino: number, parent: number, name: string, caller: Caller) => {
+    const above = view.stat(parent);
+    const inherits = (above.mode & S_ISGID) !== 0;
+    const gid = inherits ? above.gid : caller.gid;
+    if (caller.uid !== 0 || gid !== 0) view.chown(ino, caller.uid, gid);
+    const attr = view.stat(ino);
+    if (inherits && attr.kind === 'dir') view.chmod(ino, (attr.mode | S_ISGID) & 0o7777);
+    paths.remember(ino, attr.mode, parent, name);
+    return inherits ? view.stat(ino) : attr;
+  };
+  const inodeOf = (handle: number) => {
+    const ino = handles.ino(handle);
+    if (ino === undefined) throw new ErrnoError('EBADF');
+    return ino;
+  };
+  const open = (ino: number) => {
+    view.open(ino);
+    return handles.open(ino);
+  };
+
+  return {
+    lookup(parent, name) {
+      const ino = view.lookup(parent, name);
+      if (ino === undefined) return undefined;
+      const attr = stat(ino);
+      paths.remember(ino, attr.mode, parent, name);
+      return attr;
+    },
+    getattr: (node, handle) => stat(handle === undefined ? node : inodeOf(handle)),
+    setattr(node, changes: AttrChanges, handle) {
+      const ino = handle === undefined ? node : inodeOf(handle);
+      if (changes.size !== undefined) view.truncate(ino, changes.size);
+      if (changes.mode !== undefined) view.chmod(ino, changes.mode & 0o7777);
+      if (changes.uid !== undefined || changes.gid !== undefined) view.chown(ino, changes.uid ?? -1, changes.gid ?? -1);
+      if (changes.atime !== undefined || changes.mtime !== undefined) {
+        const current = stat(ino);
+        const time = (value: bigint | 'now' | undefined, unchanged: bigint) => (value === 'now' ? nowNs() : (value ?? unchanged));
+        view.utimes(ino, time(changes.atime, current.atime), time(changes.mtime, current.mtime));
+      }
+      return stat(ino);
+    },
+    readlink: (node) => view.readlink(node),
+    mknod(parent, name, mode, rdev, caller) {
+      const kind = KINDS.get(mode & S_IFMT);
+      if (!kind) throw new ErrnoError('EINVAL');
+      const path = paths.child(parent, name);
+      const ino = kind === 'file' ? view.createFile(path, mode & 0o7777) : view.mknod(path, kind, mode & 0o7777, rdev);
+      return made(ino, parent, name, caller);
+    },
+    mkdir: (parent, name, mode, caller) => made(view.mkdir(paths.child(parent, name), mode & 0o7777), parent, name, caller),
+    symlink: (parent, name, target, caller) => made(view.symlink(target, paths.child(parent, name)), parent, name, caller),
+    link: (node, parent, name) => stat(view.linkInode(node, paths.child(parent, name))),
+    unlink: (parent, name) => view.unlink(paths.child(parent, name)),
+    rmdir(parent, name) {
+      const ino = view.lookup(parent, name);
+      view.rmdir(paths.child(parent, name));
+      if (ino !== undefined) paths.forget(ino);
+    },
+    rename(parent, name, newParent, newName, flags) {
+      if (flags & RENAME_EXCHANGE || flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) throw new ErrnoError('EINVAL');
+      const ino = view.lookup(parent, name);
+      if (flags & RENAME_NOREPLACE && view.lookup(newParent, newName) !== undefined) throw new ErrnoError('EEXIST');
+      view.rename(paths.child(parent, name), paths.child(newParent, newName));
+      if (ino !== undefined) paths.remember(ino, stat(ino).mode, newParent, newName);
+    },
+    open(node, flags) {
+      // The kernel checked permissions; with atomic O_TRUNC the truncation is ours.
+      if (flags & O_TRUNC && (flags & O_ACCMODE) !== 0) view.truncate(node, 0);
+      return open(node);
+    },
+    create(parent, name, mode, _flags, caller) {
+      const attr = made(view.createFile(paths.child(parent, name), mode & 0o7777), parent, name, caller);
+      return { attr, handle: open(attr.ino) };
+    },
+    read: (_node, handle, position, length, target, offset) => view.read(inodeOf(handle), position, length, target, offset),
+    write: (_node, handle, position, bytes) => view.write(inodeOf(handle), position, bytes),
+    release(_node, handle) {
+      const ino = handles.close(handle);
+      if (ino !== undefined) view.close(ino);
+    },
+    fsync() {
+      view.flush();
+      hooks.onSync?.();
+    },
+    opendir(node) {
+      const self = stat(node);
+      if (self.kind !== 'dir') throw new ErrnoError('ENOTDIR');
+      const entries: DirEntry[] = [
+        { name: '.', ino: node, mode: self.mode },
+        { name: '..', ino: node, mode: self.mode },
+      ];
+      for (const entry of view.readdir(node)) {
+        const attr = stat(entry.ino);
+        paths.remember(entry.ino, attr.mode, node, entry.name);
+        entries.push({ name: entry.name, ino: entry.ino, mode: attr.mode, attr });
+      }
+      const handle = nextListing++;
+      listings.set(handle, entries);
+      return handle;
+    },
+    entries(_node, handle) {
+      const entries = listings.get(handle);
+      if (!entries) throw new ErrnoError('EBADF');
+      return entries;
+    },
+    releasedir: (_node, handle) => void listings.delete(handle),
+    getxattr: (node, name) => view.xattrs(node).get(name),
+    listxattr: (node) => [...view.xattrs(node).keys()],
+    setxattr(node, name, value, flags) {
+      // No POSIX ACLs: answering EOPNOTSUPP makes programs (cp -a, tar) fall back to chmod, where
+      // accepting the xattr would silently lose the mode it carries.
+      if (name.startsWith('system.posix_acl_')) throw new ErrnoError('ENOTSUP');
+      view.setxattr(node, name, value, flags & XATTR_CREATE ? 'create' : flags & XATTR_REPLACE ? 'replace' : undefined);
+    },
+    removexattr: (node, name) => view.removexattr(node, name),
+    access: (node) => void stat(node),
+  };
+}
