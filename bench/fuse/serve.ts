@@ -12,7 +12,6 @@
  */
 import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { mountContainer } from '../../src/fuse/index.js';
@@ -26,21 +25,6 @@ const { values: flags } = parseArgs({
   },
 });
 if (!flags.mount || !flags.source) throw new Error('usage: serve.ts --mount MNT --source DIR --store memory|STORE_DIR');
-
-// Requests answered in JavaScript, by op: fuse-native dispatches each one to Fuse.prototype._op_<name>.
-const counts = new Map<string, number>();
-{
-  const prototype = createRequire(import.meta.url)('fuse-native').prototype as Record<string, unknown>;
-  for (const name of Object.getOwnPropertyNames(prototype)) {
-    const original = prototype[name];
-    if (!name.startsWith('_op_') || typeof original !== 'function') continue;
-    const op = name.slice(4);
-    prototype[name] = function (this: unknown, ...args: unknown[]) {
-      counts.set(op, (counts.get(op) ?? 0) + 1);
-      return original.apply(this, args);
-    };
-  }
-}
 
 const started = performance.now();
 let store: BlobStore;
@@ -73,6 +57,7 @@ console.log(`ready ${JSON.stringify({ layer: layer.id, imported, loadSeconds })}
 const session = new inspector.Session();
 const post = (method: string) => new Promise<unknown>((resolve, reject) => session.post(method, (error, result) => (error ? reject(error) : resolve(result))));
 let pending = '';
+let counted: Record<string, number> = {};
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (text: string) => {
   pending += text;
@@ -80,8 +65,11 @@ process.stdin.on('data', (text: string) => {
     const [command, file] = pending.slice(0, end).split(' ');
     pending = pending.slice(end + 1);
     if (command === 'counts') {
-      console.log(`counts ${JSON.stringify(Object.fromEntries(counts))}`);
-      counts.clear();
+      // Requests answered since the last ask, by op.
+      const now = mount.requests?.() ?? {};
+      const since = Object.fromEntries(Object.entries(now).map(([op, n]) => [op, n - (counted[op] ?? 0)]).filter(([, n]) => (n as number) > 0));
+      counted = now;
+      console.log(`counts ${JSON.stringify(since)}`);
     } else if (command === 'profile-start') {
       session.connect();
       void post('Profiler.enable')

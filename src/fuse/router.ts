@@ -56,14 +56,14 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
       const slot = slotOf(name);
       return slot === undefined ? undefined : outer(slot, tables[slot - 1]!.ops.getattr(ROOT));
     },
-    getattr(node, handle) {
+    getattr(node) {
       if (node === ROOT) return rootAttr();
       const [slot, ops, ino] = split(node);
-      return outer(slot, ops.getattr(ino, handle));
+      return outer(slot, ops.getattr(ino));
     },
-    setattr(node, changes, handle) {
+    setattr(node, changes) {
       const [slot, ops, ino] = split(node);
-      return outer(slot, ops.setattr(ino, changes, handle));
+      return outer(slot, ops.setattr(ino, changes));
     },
     readlink(node) {
       const [, ops, ino] = split(node);
@@ -99,26 +99,26 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
       const [, ops, ino] = split(parent);
       ops.rename(ino, name, split(newParent)[2], newName, flags);
     },
-    open(node, flags) {
-      const [, ops, ino] = split(node);
-      return ops.open(ino, flags);
-    },
-    create(parent, name, mode, flags, caller) {
+    create(parent, name, mode, caller) {
       const [slot, ops, ino] = split(parent);
-      const { attr, handle } = ops.create(ino, name, mode, flags, caller);
-      return { attr: outer(slot, attr), handle };
+      return outer(slot, ops.create(ino, name, mode, caller));
     },
-    read(node, handle, position, length, target, offset) {
+    retain(node) {
+      // A container's root, named by the mount's root, is one of its inodes like any other.
       const [, ops, ino] = split(node);
-      return ops.read(ino, handle, position, length, target, offset);
+      ops.retain(ino);
     },
-    write(node, handle, position, bytes) {
+    forget(node) {
       const [, ops, ino] = split(node);
-      return ops.write(ino, handle, position, bytes);
+      ops.forget(ino);
     },
-    release(node, handle) {
+    read(node, position, length, target, offset) {
       const [, ops, ino] = split(node);
-      ops.release(ino, handle);
+      return ops.read(ino, position, length, target, offset);
+    },
+    write(node, position, bytes) {
+      const [, ops, ino] = split(node);
+      return ops.write(ino, position, bytes);
     },
     fsync(node) {
       if (node === ROOT) return;

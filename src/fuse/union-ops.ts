@@ -1,6 +1,5 @@
 import { ErrnoError } from '../errno.js';
 import { type UnionView, nowNs } from '../union/index.js';
-import { HandleTable } from './handles.js';
 import type { AttrChanges, Caller, DirEntry, NodeOps } from './kernel/node-ops.js';
 import { RENAME_EXCHANGE, RENAME_NOREPLACE } from './kernel/protocol.js';
 
@@ -12,8 +11,6 @@ export interface OpHooks {
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const S_ISGID = 0o2000;
-const O_ACCMODE = 3;
-const O_TRUNC = 0o1000;
 const KINDS = new Map<number, 'file' | 'chardev' | 'blockdev' | 'fifo' | 'socket'>([
   [0o100000, 'file'],
   [0o020000, 'chardev'],
@@ -68,7 +65,6 @@ class DirectoryPaths {
  * any Linux filesystem.
  */
 export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
-  const handles = new HandleTable();
   const listings = new Map<number, DirEntry[]>();
   let nextListing = 1;
   const paths = new DirectoryPaths(view);
@@ -85,15 +81,6 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     paths.remember(ino, attr.mode, parent, name);
     return inherits ? view.stat(ino) : attr;
   };
-  const inodeOf = (handle: number) => {
-    const ino = handles.ino(handle);
-    if (ino === undefined) throw new ErrnoError('EBADF');
-    return ino;
-  };
-  const open = (ino: number) => {
-    view.open(ino);
-    return handles.open(ino);
-  };
 
   return {
     lookup(parent, name) {
@@ -103,9 +90,8 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
       paths.remember(ino, attr.mode, parent, name);
       return attr;
     },
-    getattr: (node, handle) => stat(handle === undefined ? node : inodeOf(handle)),
-    setattr(node, changes: AttrChanges, handle) {
-      const ino = handle === undefined ? node : inodeOf(handle);
+    getattr: (node) => stat(node),
+    setattr(ino, changes: AttrChanges) {
       if (changes.size !== undefined) view.truncate(ino, changes.size);
       if (changes.mode !== undefined) view.chmod(ino, changes.mode & 0o7777);
       if (changes.uid !== undefined || changes.gid !== undefined) view.chown(ino, changes.uid ?? -1, changes.gid ?? -1);
@@ -140,21 +126,13 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
       view.rename(paths.child(parent, name), paths.child(newParent, newName));
       if (ino !== undefined) paths.remember(ino, stat(ino).mode, newParent, newName);
     },
-    open(node, flags) {
-      // The kernel checked permissions; with atomic O_TRUNC the truncation is ours.
-      if (flags & O_TRUNC && (flags & O_ACCMODE) !== 0) view.truncate(node, 0);
-      return open(node);
-    },
-    create(parent, name, mode, _flags, caller) {
-      const attr = made(view.createFile(paths.child(parent, name), mode & 0o7777), parent, name, caller);
-      return { attr, handle: open(attr.ino) };
-    },
-    read: (_node, handle, position, length, target, offset) => view.read(inodeOf(handle), position, length, target, offset),
-    write: (_node, handle, position, bytes) => view.write(inodeOf(handle), position, bytes),
-    release(_node, handle) {
-      const ino = handles.close(handle);
-      if (ino !== undefined) view.close(ino);
-    },
+    create: (parent, name, mode, caller) => made(view.createFile(paths.child(parent, name), mode & 0o7777), parent, name, caller),
+    // The kernel's references keep an inode as an open file would: unlinked, it stays readable
+    // through descriptors still open on it, and its changes are stored when it is let go.
+    retain: (node) => view.open(node),
+    forget: (node) => view.close(node),
+    read: (node, position, length, target, offset) => view.read(node, position, length, target, offset),
+    write: (node, position, bytes) => view.write(node, position, bytes),
     fsync() {
       view.flush();
       hooks.onSync?.();

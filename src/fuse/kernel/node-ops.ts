@@ -26,15 +26,18 @@ export interface DirEntry {
 }
 
 /**
- * A filesystem as the kernel sees it: inodes by number (1 is the root), open files and
- * directories by handle. Failures throw ErrnoError; anything else is answered as EIO and logged.
- * Every call is synchronous: the session answers each request as it reads it.
+ * A filesystem as the kernel sees it: inodes by number (1 is the root), directory listings by
+ * handle. Files are read and written by inode: opening one costs no request (the kernel's
+ * zero-message open), and an inode lives while the kernel holds it (retain to forget), which is
+ * what keeps an unlinked file readable through the descriptors still open on it. Failures throw
+ * ErrnoError; anything else is answered as EIO and logged. Every call is synchronous: the
+ * session answers each request as it reads it.
  */
 export interface NodeOps {
   /** The inode a name stands for, or undefined (ENOENT, cacheable by the kernel). */
   lookup(parent: number, name: string): Attr | undefined;
-  getattr(node: number, handle?: number): Attr;
-  setattr(node: number, changes: AttrChanges, handle?: number): Attr;
+  getattr(node: number): Attr;
+  setattr(node: number, changes: AttrChanges): Attr;
   readlink(node: number): string;
   mknod(parent: number, name: string, mode: number, rdev: number, caller: Caller): Attr;
   mkdir(parent: number, name: string, mode: number, caller: Caller): Attr;
@@ -43,13 +46,14 @@ export interface NodeOps {
   unlink(parent: number, name: string): void;
   rmdir(parent: number, name: string): void;
   rename(parent: number, name: string, newParent: number, newName: string, flags: number): void;
-  /** Opens a file (flags as open(2), O_TRUNC included): the handle. */
-  open(node: number, flags: number): number;
-  create(parent: number, name: string, mode: number, flags: number, caller: Caller): { attr: Attr; handle: number };
+  create(parent: number, name: string, mode: number, caller: Caller): Attr;
+  /** The kernel took its first reference to an inode (a lookup, a create, a readdirplus entry). */
+  retain(node: number): void;
+  /** The kernel let go of its last reference. */
+  forget(node: number): void;
   /** Reads into `target` at `offset`: the bytes read. */
-  read(node: number, handle: number, position: number, length: number, target: Buffer, offset: number): number;
-  write(node: number, handle: number, position: number, bytes: Buffer): number;
-  release(node: number, handle: number): void;
+  read(node: number, position: number, length: number, target: Buffer, offset: number): number;
+  write(node: number, position: number, bytes: Buffer): number;
   /** fsync of a file or a directory: what a program wrote must survive a crash. */
   fsync(node: number): void;
   /** The entries of a directory, `.` and `..` first, as of the opendir that made `handle`. */

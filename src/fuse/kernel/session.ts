@@ -7,7 +7,6 @@ import {
   DIRENT,
   ENTRY_OUT,
   FOPEN_KEEP_CACHE,
-  GETATTR_FH,
   IN_HEADER,
   INIT_OUT,
   Init,
@@ -57,7 +56,6 @@ const BATCH = 64;
 
 const WANTED =
   Init.ASYNC_READ |
-  Init.ATOMIC_O_TRUNC |
   Init.BIG_WRITES |
   Init.AUTO_INVAL_DATA |
   Init.DO_READDIRPLUS |
@@ -76,6 +74,8 @@ export class Session {
   private readonly output = Buffer.allocUnsafe(OUT_HEADER + MAX_WRITE);
   private readonly out = new DataView(this.output.buffer, this.output.byteOffset, this.output.length);
   private readonly counts = new Float64Array(64);
+  /** The kernel's references to each inode (its nlookup), which FORGET gives back. */
+  private readonly references = new Map<number, number>();
   private watch: unknown;
   private ready!: () => void;
   private ended!: () => void;
@@ -144,16 +144,36 @@ export class Session {
 
   // ---- replies ---------------------------------------------------------------------------------
 
-  private reply(bodyLength: number, error = 0): void {
+  /** Sends the answer; false when the request was withdrawn meanwhile (interrupted). */
+  private reply(bodyLength: number, error = 0): boolean {
     this.out.setUint32(0, OUT_HEADER + bodyLength, true);
     this.out.setInt32(4, -error, true);
     this.input.copy(this.output, 8, 8, 16); // unique
-    // ENOENT: the request was interrupted and withdrawn meanwhile; nothing to do.
-    this.device.write(this.fd, this.output.subarray(0, OUT_HEADER + bodyLength));
+    return this.device.write(this.fd, this.output.subarray(0, OUT_HEADER + bodyLength)) === 0;
+  }
+
+  /** Counts a reference the kernel took with an answer that named an inode. */
+  private retain(node: number): void {
+    const count = this.references.get(node);
+    this.references.set(node, (count ?? 0) + 1);
+    if (count === undefined) this.ops.retain(node);
+  }
+
+  private forget(node: number, count: number): void {
+    const left = (this.references.get(node) ?? 0) - count;
+    if (left > 0) return void this.references.set(node, left);
+    if (this.references.delete(node)) this.ops.forget(node);
   }
 
   private fail(errno: number): void {
     this.reply(0, errno);
+  }
+
+  /** An entry answer (lookup, mkdir, create…), with an open file's answer after it for create. */
+  private entryReply(attr: Attr, created = false): void {
+    setEntry(this.out, OUT_HEADER, attr, this.options.cacheSeconds);
+    if (created) this.openReply(OUT_HEADER + ENTRY_OUT);
+    if (this.reply(ENTRY_OUT + (created ? OPEN_OUT : 0))) this.retain(attr.ino);
   }
 
   private attrReply(attr: Attr): void {
@@ -163,16 +183,11 @@ export class Session {
     this.reply(ATTR_OUT);
   }
 
-  private entryReply(attr: Attr): void {
-    setEntry(this.out, OUT_HEADER, attr, this.options.cacheSeconds);
-    this.reply(ENTRY_OUT);
-  }
-
-  private openReply(handle: number, at = OUT_HEADER): number {
+  /** struct fuse_open_out: a handle (0 for files, which need none) and the page cache kept. */
+  private openReply(at: number, handle = 0): void {
     setU64(this.out, at, handle);
-    this.out.setUint32(at + 8, this.options.cacheSeconds > 0 ? FOPEN_KEEP_CACHE : 0, true);
+    this.out.setUint32(at + 8, FOPEN_KEEP_CACHE, true);
     this.out.setUint32(at + 12, 0, true);
-    return OPEN_OUT;
   }
 
   private bytesReply(bytes: Uint8Array): void {
@@ -185,7 +200,8 @@ export class Session {
     if (size === 0) {
       this.out.setUint32(OUT_HEADER, bytes.length, true);
       this.out.setUint32(OUT_HEADER + 4, 0, true);
-      return this.reply(8);
+      this.reply(8);
+      return;
     }
     if (bytes.length > size) return this.fail(ERANGE);
     this.bytesReply(bytes);
@@ -204,17 +220,27 @@ export class Session {
     const node = getU64(this.in, 16);
     if (opcode < this.counts.length) this.counts[opcode]!++;
     if (this.options.debug) console.error(`fuse: ${OP_NAMES.get(opcode) ?? opcode} node ${node}`);
-    if (NO_REPLY.has(opcode)) return; // forgets: inode numbers outlive the kernel's references
     try {
+      if (NO_REPLY.has(opcode)) return this.noReply(opcode, node);
       this.answer(opcode, node);
     } catch (error) {
+      if (NO_REPLY.has(opcode)) return this.options.onError(error, OP_NAMES.get(opcode) ?? String(opcode), node);
       if (error instanceof ErrnoError) return this.fail(-error.errno);
       this.options.onError(error, OP_NAMES.get(opcode) ?? String(opcode), node);
       this.fail(EIO);
     }
   }
 
-  private answer(opcode: number, node: number): void {
+  private noReply(opcode: number, node: number): void {
+    const { in: args } = this;
+    if (opcode === Op.FORGET) return this.forget(node, getU64(args, IN_HEADER));
+    if (opcode !== Op.BATCH_FORGET) return; // INTERRUPT: every request is answered at once anyway
+    const count = args.getUint32(IN_HEADER, true);
+    for (let i = 0, at = IN_HEADER + 8; i < count; i++, at += 16) this.forget(getU64(args, at), getU64(args, at + 8));
+  }
+
+  /** Answers one request (what it returns is of no interest: a switch of returns reads best). */
+  private answer(opcode: number, node: number): unknown {
     const { in: args, ops } = this;
     const at = IN_HEADER;
     const caller = (): Caller => ({ uid: args.getUint32(24, true), gid: args.getUint32(28, true) });
@@ -231,10 +257,8 @@ export class Session {
         setEntry(this.out, OUT_HEADER, undefined, this.options.cacheSeconds);
         return this.reply(ENTRY_OUT);
       }
-      case Op.GETATTR: {
-        const withHandle = args.getUint32(at, true) & GETATTR_FH;
-        return this.attrReply(ops.getattr(node, withHandle ? getU64(args, at + 8) : undefined));
-      }
+      case Op.GETATTR:
+        return this.attrReply(ops.getattr(node));
       case Op.SETATTR:
         return this.setattr(node);
       case Op.READLINK:
@@ -265,30 +289,28 @@ export class Session {
       case Op.LINK:
         return this.entryReply(ops.link(getU64(args, at), node, this.string(at + 8)[0]));
       case Op.OPEN:
-        return this.reply(this.openReply(ops.open(node, args.getUint32(at, true))));
-      case Op.CREATE: {
-        const name = this.string(at + 16)[0];
-        const { attr, handle } = ops.create(node, name, args.getUint32(at + 4, true), args.getUint32(at, true), caller());
-        setEntry(this.out, OUT_HEADER, attr, this.options.cacheSeconds);
-        return this.reply(ENTRY_OUT + this.openReply(handle, OUT_HEADER + ENTRY_OUT));
-      }
+        // Zero-message open: answered ENOSYS once, the kernel opens and closes files by itself
+        // from then on (no OPEN, no RELEASE); reads and writes name the inode.
+        return this.fail(ENOSYS);
+      case Op.CREATE:
+        return this.entryReply(ops.create(node, this.string(at + 16)[0], args.getUint32(at + 4, true), caller()), true);
       case Op.READ: {
         const size = Math.min(args.getUint32(at + 16, true), MAX_WRITE);
-        return this.reply(ops.read(node, getU64(args, at), getU64(args, at + 8), size, this.output, OUT_HEADER));
+        return this.reply(ops.read(node, getU64(args, at + 8), size, this.output, OUT_HEADER));
       }
       case Op.WRITE: {
         const size = args.getUint32(at + 16, true);
         const data = this.input.subarray(at + 40, at + 40 + size);
-        const written = ops.write(node, getU64(args, at), getU64(args, at + 8), data);
+        const written = ops.write(node, getU64(args, at + 8), data);
         this.out.setUint32(OUT_HEADER, written, true);
         this.out.setUint32(OUT_HEADER + 4, 0, true);
         return this.reply(8);
       }
-      case Op.RELEASE:
-        ops.release(node, getU64(args, at));
+      case Op.RELEASE: // of a file made by CREATE, which has an open answer
         return this.reply(0);
       case Op.OPENDIR:
-        return this.reply(this.openReply(ops.opendir(node)));
+        this.openReply(OUT_HEADER, ops.opendir(node));
+        return this.reply(OPEN_OUT);
       case Op.READDIR:
       case Op.READDIRPLUS:
         return this.readdir(node, opcode === Op.READDIRPLUS);
@@ -339,8 +361,9 @@ export class Session {
     out.setUint32(OUT_HEADER + 4, KERNEL_MINOR, true);
     // A kernel newer in the major version asks again with ours; older ones we cannot serve.
     if (major !== KERNEL_MAJOR) {
-      if (major < KERNEL_MAJOR) return this.fail(errnoNumber('EINVAL'));
-      return this.reply(INIT_OUT);
+      if (major < KERNEL_MAJOR) this.fail(errnoNumber('EINVAL'));
+      else this.reply(INIT_OUT);
+      return;
     }
     out.setUint32(OUT_HEADER + 8, args.getUint32(at + 8, true), true); // max_readahead: the kernel's
     out.setUint32(OUT_HEADER + 12, (offered & WANTED) >>> 0, true);
@@ -367,8 +390,7 @@ export class Session {
     else if (valid & SetattrValid.ATIME) changes.atime = time(at + 32, at + 56);
     if (valid & SetattrValid.MTIME_NOW) changes.mtime = 'now';
     else if (valid & SetattrValid.MTIME) changes.mtime = time(at + 40, at + 60);
-    const handle = valid & SetattrValid.FH ? getU64(args, at + 8) : undefined;
-    this.attrReply(this.ops.setattr(node, changes, handle));
+    this.attrReply(this.ops.setattr(node, changes));
   }
 
   /** As many entries from the requested offset as fit; an entry's offset is its index plus one. */
@@ -379,6 +401,7 @@ export class Session {
     const size = Math.min(args.getUint32(IN_HEADER + 16, true), MAX_WRITE);
     const entries = this.ops.entries(node, handle);
     let used = 0;
+    const named: number[] = [];
     for (let index = offset; index < entries.length; index++) {
       const { name, ino, mode, attr } = entries[index]!;
       const nameBytes = Buffer.byteLength(name);
@@ -387,6 +410,7 @@ export class Session {
       let at = OUT_HEADER + used;
       if (plus) {
         setEntry(out, at, attr, this.options.cacheSeconds);
+        if (attr) named.push(attr.ino);
         at += ENTRY_OUT;
       }
       setU64(out, at, ino);
@@ -397,7 +421,8 @@ export class Session {
       output.fill(0, at + DIRENT + nameBytes, OUT_HEADER + used + length);
       used += length;
     }
-    this.reply(used);
+    // The kernel takes a reference to each entry that carries an inode.
+    if (this.reply(used)) for (const ino of named) this.retain(ino);
   }
 
   private statfs(): void {
