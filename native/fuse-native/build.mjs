@@ -5,10 +5,10 @@
 //  - UTIME_NOW and UTIME_OMIT arrived as garbage times (touch -a left mtime at 1970).
 // node-gyp-build loads build/Release in preference to the prebuilt addon. Without a compiler the
 // prebuilt one stays, and layerfs says so when it mounts.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { rebuild } from '../gyp.mjs';
 
 const require = createRequire(import.meta.url);
 let root;
@@ -41,12 +41,8 @@ if (!text.includes(MARK)) {
   }
   fs.writeFileSync(source, text);
 }
-const prefix = path.resolve(path.dirname(process.execPath), '..');
-const gyp = path.join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-// Build against the headers installed with this Node (no download: the machine may be offline).
-const nodedir = process.env.npm_config_nodedir || prefix;
 try {
-  execFileSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  rebuild(root);
   console.log(`fuse-native rebuilt with the utimens fixes (${path.join(root, 'build', 'Release')})`);
 } catch (error) {
   console.warn(`fuse-native could not be rebuilt (${error.message}); mounts keep its prebuilt addon, which loses mtimes`);
