@@ -43,7 +43,7 @@ export function syncFolder(folder: string): void {
   }
 }
 
-/** Temporary files (and stale locks set aside, see lock-file.ts) of writers that died. */
+/** Temporary files of writers that died (and `.stale-` locks that older versions of lock-file.ts set aside). */
 export function removeAbandoned(folder: string, isAlive: (pid: number) => boolean): void {
   for (const name of fs.readdirSync(folder)) {
     const match = /^\.(\d+)-\d+-\d+\.tmp$/.exec(name) ?? /\.stale-(\d+)-\d+-\d+$/.exec(name);

@@ -58,8 +58,9 @@ export interface EngineGcResult extends GcResult {
  * Blobs are written and fsynced before the record that references them, and records are
  * replaced atomically, so a process killed at any moment leaves the old state or the new one;
  * what it wrote and did not reference yet is garbage for `gc`. Several processes may share a
- * store: record writers take the store lock, a mount holds its container's lock, and `gc`
- * refuses to run while anything holds a lock (their unsaved blobs would look like garbage).
+ * store: record writers take the store lock, a mount holds its container's lock (and any other
+ * process's save of that container is refused), and `gc` refuses to run while anything holds a
+ * lock (their unsaved blobs would look like garbage).
  */
 export class Engine {
   readonly dir: string;
@@ -220,6 +221,9 @@ export class Engine {
   /**
    * Persists a container's upper layer: its blob first (fsynced), then the record, atomically.
    * The previous upper blob becomes garbage. Returns false when nothing changed since the last save.
+   * Refused (EBUSY) while another process holds the container's lock: a save replaces the whole
+   * upper layer, so it would overwrite a mount's changes (and the mount's next save ours). A
+   * lock this process holds (a mount saving) is enough; a free lock is held for the save.
    */
   saveContainer(name: string, container: Container): boolean {
     // A container unchanged since its last save is not encoded again (a mount saves every few
@@ -228,12 +232,17 @@ export class Engine {
     if (saved?.name === name && saved.changes === container.changeCount) return false;
     return this.locks.withStoreLock(`saving container ${name}`, () => {
       const record = this.containers_.get(name);
-      const changes = container.changeCount;
-      const upper = this.store.put(container.saveUpper());
-      // Noted as saved only once the record is written: a failed save is retried by the next.
-      if (upper !== record.upper) this.containers_.put({ ...record, upper });
-      this.savedChanges.set(container, { name, changes });
-      return upper !== record.upper;
+      const lock = this.lockForSave(name);
+      try {
+        const changes = container.changeCount;
+        const upper = this.store.put(container.saveUpper());
+        // Noted as saved only once the record is written: a failed save is retried by the next.
+        if (upper !== record.upper) this.containers_.put({ ...record, upper });
+        this.savedChanges.set(container, { name, changes });
+        return upper !== record.upper;
+      } finally {
+        lock?.release();
+      }
     });
   }
 
@@ -286,9 +295,8 @@ export class Engine {
       this.containers_.get(name);
       const got = LockFile.tryAcquire(this.locks.containerFile(name), purpose);
       if (got instanceof LockFile) return got;
-      const where = got.mountpoint ? ` at ${got.mountpoint}` : '';
       const hint = got.mountpoint ? `; unmount it first (layerfs umount ${got.mountpoint})` : '';
-      throw new EngineError('EBUSY', `container ${name} is ${got.what}${where} by pid ${got.pid}${hint}`);
+      throw new EngineError('EBUSY', `container ${name} is ${heldBy(got)}${hint}`);
     });
   }
 
@@ -378,6 +386,17 @@ export class Engine {
     return image;
   }
 
+  /** The container's lock for one save: undefined when this process holds it already (a mount). */
+  private lockForSave(name: string): LockFile | undefined {
+    const got = LockFile.tryAcquire(this.locks.containerFile(name), { what: 'being saved' });
+    if (got instanceof LockFile) return got;
+    // A live holder with our pid is this process (isLive compares start times: a dead holder whose
+    // pid we now have is stale), e.g. its mount saving.
+    if (got.pid === process.pid) return undefined;
+    const hint = got.mountpoint ? `save through that mount, or unmount it first (layerfs umount ${got.mountpoint})` : 'save through that process, or stop it first';
+    throw new EngineError('EBUSY', `cannot save container ${name} from pid ${process.pid}: it is ${heldBy(got)}, whose changes the save would overwrite; ${hint}`);
+  }
+
   private withHolder(record: ContainerRecord): ContainerInfo {
     const holder = LockFile.holder(this.locks.containerFile(record.name));
     return holder ? { ...record, lockedBy: holder } : record;
@@ -393,6 +412,11 @@ export class Engine {
   private checkNewContainer(name: string): void {
     if (this.containers_.has(name)) throw new EngineError('EEXIST', `container ${name} exists; choose another name or remove it first (layerfs rm ${name})`);
   }
+}
+
+/** `mounted at /mnt/web by pid 42`, for messages about a lock's holder. */
+function heldBy(holder: LockHolder): string {
+  return `${holder.what}${holder.mountpoint ? ` at ${holder.mountpoint}` : ''} by pid ${holder.pid}`;
 }
 
 function plural(count: number, word: string): string {

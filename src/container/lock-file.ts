@@ -111,28 +111,28 @@ function readLock(file: string): { raw: string; holder: LockHolder } | undefined
   }
 }
 
+/** How long a takeover waits for another process's (a few system calls long) takeover. */
+const guardWaitMs = 5000;
+
 /**
- * Removes a stale lock so it can be taken again. Two processes may judge the same lock stale:
- * each renames the file aside first (only one rename finds it) and checks that what it moved is
- * the stale content it judged; if another process had already replaced it with a live lock, that
- * lock is put back.
+ * Removes a stale lock so it can be taken again. There is no "unlink if the content is still X"
+ * in POSIX, and two processes may judge the same lock stale: the slower one, acting on what it
+ * read earlier, would remove (or rename aside) the live lock the faster one has linked since. So
+ * the check and the removal happen under a guard, `<file>.takeover`, itself a LockFile: while it is
+ * held nobody else removes the lock file, and a lock's owner only removes its own live content,
+ * so content equal to the stale content we judged dead is still that dead lock. A guard whose
+ * holder died in the guarded section is stale and is taken over the same way (by
+ * `<file>.takeover.takeover`, needed only after such a death).
  */
 function takeOver(file: string, staleRaw: string): void {
-  const aside = `${file}.stale-${process.pid}-${threadId}-${counter++}`;
+  const guardFile = `${file}.takeover`;
+  const guard = LockFile.acquire(guardFile, { what: `taking over ${path.basename(file)}` }, guardWaitMs);
+  if (!(guard instanceof LockFile)) throw new Error(`cannot take over the stale lock ${file}: pid ${guard.pid} has held ${guardFile} for more than ${guardWaitMs / 1000} s`);
   try {
-    fs.renameSync(file, aside);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
+    if (readLock(file)?.raw === staleRaw) fs.rmSync(file, { force: true });
+  } finally {
+    guard.release();
   }
-  if (fs.readFileSync(aside, 'utf8') !== staleRaw) {
-    try {
-      fs.linkSync(aside, file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  }
-  fs.rmSync(aside, { force: true });
 }
 
 export function isLive(holder: LockHolder): boolean {

@@ -240,20 +240,66 @@ describe('Engine locks', () => {
     engine.lock('web').release();
   });
 
-  it('of several processes racing to take over a stale lock, exactly one wins', async () => {
+  it('saving is refused while another process holds the container\'s lock, and the saved upper stays', async () => {
     const { dir, engine } = storeWithBase();
     engine.create('base', 'web');
-    const file = path.join(dir, 'locks', 'container-web.lock');
-    fs.writeFileSync(file, JSON.stringify({ pid: deadPid(), what: 'mounted', since: '' }));
+    edit(engine, 'web', (c) => writeText(c, '/a', 'saved'));
+    const before = engine.container('web').upper;
+    const child = spawnChild('hold-lock.ts', [dir, 'web']);
+    const web = engine.openContainer('web');
+    writeText(web, '/a', 'would overwrite the mount');
+    try {
+      await until(() => child.lines.includes('locked'), 'the child to lock');
+      const refused = errorOf(() => engine.saveContainer('web', web));
+      expect(refused.code).toBe('EBUSY');
+      expect(refused.message).toBe(`cannot save container web from pid ${process.pid}: it is mounted by pid ${child.pid}, whose changes the save would overwrite; save through that process, or stop it first`);
+      expect(engine.container('web').upper).toBe(before);
+      expect(text(Engine.open(dir).openContainer('web'), '/a')).toBe('saved');
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await child.exited;
+    // Its holder dead, the lock is taken for the save and let go after.
+    expect(engine.saveContainer('web', web)).toBe(true);
+    expect(text(engine.openContainer('web'), '/a')).toBe('would overwrite the mount');
+    expect(fs.readdirSync(path.join(dir, 'locks'))).toEqual([]);
+  });
+
+  it('saving works while this process holds the container\'s lock (a mount saves this way), and keeps it held', () => {
+    const { dir, engine } = storeWithBase();
+    engine.create('base', 'web');
+    const held = engine.lock('web', { what: 'mounted', mountpoint: '/mnt/web' });
+    const web = engine.openContainer('web');
+    writeText(web, '/a', 'from the mount');
+    expect(engine.saveContainer('web', web)).toBe(true);
+    expect(engine.container('web').lockedBy).toMatchObject({ pid: process.pid, what: 'mounted', mountpoint: '/mnt/web' });
+    expect(text(Engine.open(dir).openContainer('web'), '/a')).toBe('from the mount');
+    held.release();
+    expect(engine.container('web').lockedBy).toBeUndefined();
+  });
+
+  it('of several processes racing to take over a stale lock, exactly one wins, round after round', async () => {
+    const { dir, engine } = storeWithBase();
+    engine.create('base', 'web');
+    const locks = path.join(dir, 'locks');
+    const file = path.join(locks, 'container-web.lock');
     const go = path.join(dir, 'go');
-    const racers = Array.from({ length: 4 }, () => spawnChild('race-lock.ts', [file, go]));
+    const rounds = 15;
+    const dead = deadPid();
+    const racers = Array.from({ length: 6 }, () => spawnChild('race-lock.ts', [file, go, String(rounds)]));
     try {
       await until(() => racers.every((child) => child.lines.includes('ready')), 'the racers to start');
-      fs.writeFileSync(go, '');
-      await until(() => racers.every((child) => child.lines.some((line) => line === 'won' || line === 'lost')), 'the race');
-      const winners = racers.filter((child) => child.lines.includes('won'));
-      expect(winners).toHaveLength(1);
-      expect(engine.container('web').lockedBy?.pid).toBe(winners[0]!.pid);
+      for (let round = 1; round <= rounds; round++) {
+        // The last winner is alive and never lets go: a dead holder written over its lock makes it stale.
+        fs.writeFileSync(file, JSON.stringify({ pid: dead, what: 'mounted', since: `round ${round}` }));
+        fs.writeFileSync(`${go}-${round}`, '');
+        const said = (child: (typeof racers)[number]) => child.lines.find((line) => line.startsWith(`${round} `));
+        await until(() => racers.every(said), `round ${round}`);
+        const winners = racers.filter((child) => said(child) === `${round} won`);
+        expect(winners, `round ${round}`).toHaveLength(1);
+        expect(engine.container('web').lockedBy?.pid).toBe(winners[0]!.pid);
+        expect(fs.readdirSync(locks)).toEqual(['container-web.lock']);
+      }
     } finally {
       for (const child of racers) child.kill('SIGKILL');
     }
