@@ -21,6 +21,12 @@ export interface BlobStore {
   has(digest: Digest): boolean;
   /** The bytes may be the store's own copy (MemoryBlobStore): copy them before changing them. */
   get(digest: Digest): Uint8Array;
+  /**
+   * Reads a whole blob, verified, into `target` at `offset` if it is at most `room` bytes: its
+   * length, or -1 (target untouched) if it is larger. Spares a reader that copies blobs into a
+   * buffer of its own an allocation and a copy.
+   */
+  readInto(digest: Digest, target: Uint8Array, offset: number, room: number): number;
   put(bytes: Uint8Array): Digest;
   delete(digest: Digest): void;
   digests(): Iterable<Digest>;
@@ -68,6 +74,13 @@ export abstract class BaseBlobStore implements BlobStore {
     return bytes;
   }
 
+  readInto(digest: Digest, target: Uint8Array, offset: number, room: number): number {
+    const bytes = this.get(digest);
+    if (bytes.length > room) return -1;
+    target.set(bytes, offset);
+    return bytes.length;
+  }
+
   put(bytes: Uint8Array): Digest {
     this.logicalBytes += bytes.length;
     const hash = this.hash(bytes);
@@ -109,7 +122,7 @@ export abstract class BaseBlobStore implements BlobStore {
     return { blobs, storedBytes, logicalBytes: this.logicalBytes, dedupRatio };
   }
 
-  private matches(digest: Digest, bytes: Uint8Array): boolean {
+  protected matches(digest: Digest, bytes: Uint8Array): boolean {
     // The collision suffix only disambiguates; the hash part must still match the bytes.
     return toDigest(this.hash(bytes)) === digest.replace(/~\d+$/, '');
   }

@@ -93,8 +93,16 @@ export function readFileData(store: BlobStore, data: FileData, offset: number, l
     const index = Math.floor(at / data.chunkSize);
     const from = at - index * data.chunkSize;
     const take = Math.min(end - at, data.chunkSize - from);
-    const bytes = chunkBytes(store, chunkAt(data, index));
+    const chunk = chunkAt(data, index);
     const destination = targetOffset + at - offset;
+    // A whole stored chunk goes straight into the target (a short blob reads as zeros after it).
+    const whole = typeof chunk === 'string' && from === 0 ? store.readInto(chunk, target, destination, take) : -1;
+    if (whole >= 0) {
+      target.fill(0, destination + whole, destination + take);
+      at += take;
+      continue;
+    }
+    const bytes = chunkBytes(store, chunk);
     const available = bytes ? Math.max(0, Math.min(take, bytes.length - from)) : 0;
     if (bytes && available > 0) target.set(bytes.subarray(from, from + available), destination);
     // Past a stored chunk's end (a file grown by truncate or a later write) the bytes are zeros.
