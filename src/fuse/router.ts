@@ -1,6 +1,7 @@
 import { ErrnoError } from '../errno.js';
 import type { UnionView } from '../union/index.js';
-import type { DirEntry, NodeOps } from './kernel/node-ops.js';
+import { type Listing, listing } from './kernel/listing.js';
+import type { NodeOps } from './kernel/node-ops.js';
 import type { Attr } from './kernel/protocol.js';
 
 /** Inode numbers of one container: its slot times this, plus its own inode number. */
@@ -43,8 +44,8 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
   const same = (a: number, b: number) => {
     if (Math.floor(a / SLOT) !== Math.floor(b / SLOT)) throw new ErrnoError('EXDEV');
   };
-  let nextListing = 1;
-  const listings = new Map<number, DirEntry[]>();
+  // A container's listing in the mount's inode numbers, made once per listing.
+  const translated = new WeakMap<Listing, Listing>();
 
   return {
     lookup(parent, name) {
@@ -125,31 +126,24 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
       const [, ops, ino] = split(node);
       ops.fsync(ino);
     },
-    opendir(node) {
-      let entries: DirEntry[];
+    entries(node) {
       if (node === ROOT) {
         // Names only: attributes would open every container; the kernel looks up what it needs.
-        entries = [
+        return listing([
           { name: '.', ino: ROOT, mode: 0o40555 },
           { name: '..', ino: ROOT, mode: 0o40555 },
           ...names().map((name) => ({ name, ino: (slots.get(name) ?? 0) * SLOT + ROOT, mode: 0o40755 })),
-        ];
-      } else {
-        const [slot, ops, ino] = split(node);
-        const inner = ops.opendir(ino);
-        entries = ops.entries(ino, inner).map((entry) => ({ ...entry, ino: slot * SLOT + entry.ino, attr: entry.attr && outer(slot, entry.attr) }));
-        ops.releasedir(ino, inner);
+        ]);
       }
-      const handle = nextListing++;
-      listings.set(handle, entries);
-      return handle;
+      const [slot, ops, ino] = split(node);
+      const inner = ops.entries(ino);
+      let outerList = translated.get(inner);
+      if (!outerList) {
+        const entries = inner.entries.map((entry) => ({ ...entry, ino: slot * SLOT + entry.ino, attr: entry.attr && outer(slot, entry.attr) }));
+        translated.set(inner, (outerList = { entries, cookies: inner.cookies }));
+      }
+      return outerList;
     },
-    entries(_node, handle) {
-      const entries = listings.get(handle);
-      if (!entries) throw new ErrnoError('EBADF');
-      return entries;
-    },
-    releasedir: (_node, handle) => void listings.delete(handle),
     getxattr(node, name) {
       if (node === ROOT) return undefined;
       const [, ops, ino] = split(node);

@@ -1,5 +1,6 @@
 import { ErrnoError } from '../errno.js';
 import { type UnionView, nowNs } from '../union/index.js';
+import { type Listing, listing } from './kernel/listing.js';
 import type { AttrChanges, Caller, DirEntry, NodeOps } from './kernel/node-ops.js';
 import { RENAME_EXCHANGE, RENAME_NOREPLACE } from './kernel/protocol.js';
 
@@ -18,6 +19,8 @@ const KINDS = new Map<number, 'file' | 'chardev' | 'blockdev' | 'fifo' | 'socket
   [0o010000, 'fifo'],
   [0o140000, 'socket'],
 ]);
+/** Directory listings kept for a kernel reading them a buffer at a time. */
+const LISTINGS_KEPT = 64;
 // setxattr(2)'s flags.
 const XATTR_CREATE = 1;
 const XATTR_REPLACE = 2;
@@ -65,8 +68,7 @@ class DirectoryPaths {
  * any Linux filesystem.
  */
 export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
-  const listings = new Map<number, DirEntry[]>();
-  let nextListing = 1;
+  const listings = new Map<number, { changes: number; list: Listing }>();
   const paths = new DirectoryPaths(view);
 
   const stat = (ino: number) => view.stat(ino);
@@ -137,7 +139,10 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
       view.flush();
       hooks.onSync?.();
     },
-    opendir(node) {
+    entries(node) {
+      // Cached while the view is unchanged: the kernel reads a listing a buffer at a time.
+      const cached = listings.get(node);
+      if (cached?.changes === view.changeCount) return cached.list;
       const self = stat(node);
       if (self.kind !== 'dir') throw new ErrnoError('ENOTDIR');
       const entries: DirEntry[] = [
@@ -149,16 +154,12 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
         paths.remember(entry.ino, attr.mode, node, entry.name);
         entries.push({ name: entry.name, ino: entry.ino, mode: attr.mode, attr });
       }
-      const handle = nextListing++;
-      listings.set(handle, entries);
-      return handle;
+      const list = listing(entries);
+      listings.delete(node);
+      listings.set(node, { changes: view.changeCount, list });
+      if (listings.size > LISTINGS_KEPT) listings.delete(listings.keys().next().value!);
+      return list;
     },
-    entries(_node, handle) {
-      const entries = listings.get(handle);
-      if (!entries) throw new ErrnoError('EBADF');
-      return entries;
-    },
-    releasedir: (_node, handle) => void listings.delete(handle),
     getxattr: (node, name) => view.xattrs(node).get(name),
     listxattr: (node) => [...view.xattrs(node).keys()],
     setxattr(node, name, value, flags) {

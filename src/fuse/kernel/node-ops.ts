@@ -1,3 +1,4 @@
+import type { Listing } from './listing.js';
 import type { Attr } from './protocol.js';
 
 /** Who asked: the calling process's ids, which new inodes are owned by. */
@@ -26,9 +27,8 @@ export interface DirEntry {
 }
 
 /**
- * A filesystem as the kernel sees it: inodes by number (1 is the root), directory listings by
- * handle. Files are read and written by inode: opening one costs no request (the kernel's
- * zero-message open), and an inode lives while the kernel holds it (retain to forget), which is
+ * A filesystem as the kernel sees it: inodes by number (1 is the root). Files and directories
+ * are used by inode: opening one costs no request (the kernel's zero-message open), and an inode lives while the kernel holds it (retain to forget), which is
  * what keeps an unlinked file readable through the descriptors still open on it. Failures throw
  * ErrnoError; anything else is answered as EIO and logged. Every call is synchronous: the
  * session answers each request as it reads it.
@@ -56,10 +56,8 @@ export interface NodeOps {
   write(node: number, position: number, bytes: Buffer): number;
   /** fsync of a file or a directory: what a program wrote must survive a crash. */
   fsync(node: number): void;
-  /** The entries of a directory, `.` and `..` first, as of the opendir that made `handle`. */
-  opendir(node: number): number;
-  entries(node: number, handle: number): readonly DirEntry[];
-  releasedir(node: number, handle: number): void;
+  /** The entries of a directory, `.` and `..` included, in offset order (see listing()). */
+  entries(node: number): Listing;
   getxattr(node: number, name: string): Uint8Array | undefined;
   listxattr(node: number): string[];
   setxattr(node: number, name: string, value: Uint8Array, flags: number): void;

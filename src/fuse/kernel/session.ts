@@ -1,5 +1,6 @@
 import { ErrnoError, errnoCode, errnoNumber } from '../../errno.js';
 import { type FuseDevice, fuseDevice } from './native.js';
+import { resumeAt } from './listing.js';
 import type { AttrChanges, Caller, NodeOps } from './node-ops.js';
 import {
   ATTR_OUT,
@@ -183,9 +184,9 @@ export class Session {
     this.reply(ATTR_OUT);
   }
 
-  /** struct fuse_open_out: a handle (0 for files, which need none) and the page cache kept. */
-  private openReply(at: number, handle = 0): void {
-    setU64(this.out, at, handle);
+  /** struct fuse_open_out of a created file: no handle (files are used by inode), cache kept. */
+  private openReply(at: number): void {
+    setU64(this.out, at, 0);
     this.out.setUint32(at + 8, FOPEN_KEEP_CACHE, true);
     this.out.setUint32(at + 12, 0, true);
   }
@@ -289,8 +290,9 @@ export class Session {
       case Op.LINK:
         return this.entryReply(ops.link(getU64(args, at), node, this.string(at + 8)[0]));
       case Op.OPEN:
-        // Zero-message open: answered ENOSYS once, the kernel opens and closes files by itself
-        // from then on (no OPEN, no RELEASE); reads and writes name the inode.
+      case Op.OPENDIR:
+        // Zero-message open: answered ENOSYS once, the kernel opens and closes files (and
+        // directories) by itself from then on: no OPEN, RELEASE, OPENDIR or RELEASEDIR.
         return this.fail(ENOSYS);
       case Op.CREATE:
         return this.entryReply(ops.create(node, this.string(at + 16)[0], args.getUint32(at + 4, true), caller()), true);
@@ -308,15 +310,9 @@ export class Session {
       }
       case Op.RELEASE: // of a file made by CREATE, which has an open answer
         return this.reply(0);
-      case Op.OPENDIR:
-        this.openReply(OUT_HEADER, ops.opendir(node));
-        return this.reply(OPEN_OUT);
       case Op.READDIR:
       case Op.READDIRPLUS:
         return this.readdir(node, opcode === Op.READDIRPLUS);
-      case Op.RELEASEDIR:
-        ops.releasedir(node, getU64(args, at));
-        return this.reply(0);
       case Op.FSYNC:
       case Op.FSYNCDIR:
         ops.fsync(node);
@@ -393,17 +389,16 @@ export class Session {
     this.attrReply(this.ops.setattr(node, changes));
   }
 
-  /** As many entries from the requested offset as fit; an entry's offset is its index plus one. */
+  /** As many entries after the requested offset as fit. */
   private readdir(node: number, plus: boolean): void {
     const { in: args, out, output } = this;
-    const handle = getU64(args, IN_HEADER);
     const offset = getU64(args, IN_HEADER + 8);
     const size = Math.min(args.getUint32(IN_HEADER + 16, true), MAX_WRITE);
-    const entries = this.ops.entries(node, handle);
+    const list = this.ops.entries(node);
     let used = 0;
     const named: number[] = [];
-    for (let index = offset; index < entries.length; index++) {
-      const { name, ino, mode, attr } = entries[index]!;
+    for (let index = resumeAt(list, offset); index < list.entries.length; index++) {
+      const { name, ino, mode, attr } = list.entries[index]!;
       const nameBytes = Buffer.byteLength(name);
       const length = direntSize(nameBytes, plus);
       if (used + length > size) break;
@@ -414,7 +409,7 @@ export class Session {
         at += ENTRY_OUT;
       }
       setU64(out, at, ino);
-      setU64(out, at + 8, index + 1);
+      setU64(out, at + 8, list.cookies[index]!);
       out.setUint32(at + 16, nameBytes, true);
       out.setUint32(at + 20, direntType(mode), true);
       output.write(name, at + DIRENT, 'utf8');
