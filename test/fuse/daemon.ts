@@ -25,7 +25,11 @@ export class Daemon {
   private readonly state: string;
   log = '';
 
-  constructor(layers: LayerSpec[]) {
+  /** `backend`: which FUSE binding the daemon mounts with (src/fuse/mount.ts). */
+  constructor(
+    layers: LayerSpec[],
+    private readonly backend: 'kernel' | 'fuse-native' = 'kernel',
+  ) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-fuse-'));
     this.mountpoint = path.join(this.root, 'mnt');
     this.fixture = path.join(this.root, 'fixture.json');
@@ -38,6 +42,7 @@ export class Daemon {
   async start(): Promise<void> {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'serve.ts'), this.mountpoint, this.fixture, this.state], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LAYERFS_FUSE_BACKEND: this.backend },
     });
     this.child = child;
     child.stderr!.on('data', (chunk) => (this.log += chunk));
