@@ -21,9 +21,22 @@ const KINDS = new Map<number, 'file' | 'chardev' | 'blockdev' | 'fifo' | 'socket
 ]);
 /** Directory listings kept for a kernel reading them a buffer at a time. */
 const LISTINGS_KEPT = 64;
-// setxattr(2)'s flags.
-const XATTR_CREATE = 1;
-const XATTR_REPLACE = 2;
+
+/** What mknod(2) makes of a mode's type bits (EINVAL for a directory, symlink or nothing). */
+export function mknodKind(mode: number): 'file' | 'chardev' | 'blockdev' | 'fifo' | 'socket' {
+  const kind = KINDS.get(mode & S_IFMT);
+  if (!kind) throw new ErrnoError('EINVAL');
+  return kind;
+}
+
+/**
+ * setxattr(2)'s flags as the view's. POSIX ACLs are refused: EOPNOTSUPP makes programs (cp -a,
+ * tar) fall back to chmod, where accepting the xattr would silently lose the mode it carries.
+ */
+export function setxattrFlag(name: string, flags: number): 'create' | 'replace' | undefined {
+  if (name.startsWith('system.posix_acl_')) throw new ErrnoError('ENOTSUP');
+  return flags & 1 ? 'create' : flags & 2 ? 'replace' : undefined; // XATTR_CREATE, XATTR_REPLACE
+}
 
 /**
  * Where the kernel's directories are: the view changes names by path, the kernel names a
@@ -106,8 +119,7 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     },
     readlink: (node) => view.readlink(node),
     mknod(parent, name, mode, rdev, caller) {
-      const kind = KINDS.get(mode & S_IFMT);
-      if (!kind) throw new ErrnoError('EINVAL');
+      const kind = mknodKind(mode);
       const path = paths.child(parent, name);
       const ino = kind === 'file' ? view.createFile(path, mode & 0o7777) : view.mknod(path, kind, mode & 0o7777, rdev);
       return made(ino, parent, name, caller);
@@ -162,12 +174,7 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     },
     getxattr: (node, name) => view.xattrs(node).get(name),
     listxattr: (node) => [...view.xattrs(node).keys()],
-    setxattr(node, name, value, flags) {
-      // No POSIX ACLs: answering EOPNOTSUPP makes programs (cp -a, tar) fall back to chmod, where
-      // accepting the xattr would silently lose the mode it carries.
-      if (name.startsWith('system.posix_acl_')) throw new ErrnoError('ENOTSUP');
-      view.setxattr(node, name, value, flags & XATTR_CREATE ? 'create' : flags & XATTR_REPLACE ? 'replace' : undefined);
-    },
+    setxattr: (node, name, value, flags) => view.setxattr(node, name, value, setxattrFlag(name, flags)),
     removexattr: (node, name) => view.removexattr(node, name),
     access: (node) => void stat(node),
   };

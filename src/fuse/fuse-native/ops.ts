@@ -1,6 +1,7 @@
 import { ErrnoError, errnoNumber } from '../../errno.js';
 import { type UnionView, nowNs } from '../../union/index.js';
 import { HandleTable } from '../handles.js';
+import { mknodKind, setxattrFlag } from '../union-ops.js';
 
 type Reply = (result: number, ...values: unknown[]) => void;
 
@@ -11,17 +12,6 @@ export interface OpHooks {
   onError?: (error: unknown, op: string, path: string) => void;
 }
 
-const S_IFMT = 0o170000;
-const KINDS = new Map<number, 'file' | 'chardev' | 'blockdev' | 'fifo' | 'socket'>([
-  [0o100000, 'file'],
-  [0o020000, 'chardev'],
-  [0o060000, 'blockdev'],
-  [0o010000, 'fifo'],
-  [0o140000, 'socket'],
-]);
-// The xattr flags of setxattr(2).
-const XATTR_CREATE = 1;
-const XATTR_REPLACE = 2;
 const ENODATA = -errnoNumber('ENODATA');
 
 /** A union has no fixed capacity: it reports a large, mostly free volume so programs write. */
@@ -146,8 +136,7 @@ export function unionOps(view: UnionView, hooks: OpHooks = {}) {
     symlink: (target: string, path: string, reply: Reply) => run('symlink', path, reply, () => void view.symlink(target, path)),
     mknod: (path: string, mode: number, rdev: number, reply: Reply) =>
       run('mknod', path, reply, () => {
-        const kind = KINDS.get(mode & S_IFMT);
-        if (!kind) throw new ErrnoError('EINVAL', { path });
+        const kind = mknodKind(mode);
         if (kind === 'file') view.createFile(path, mode & 0o7777);
         else view.mknod(path, kind, mode & 0o7777, rdev);
       }),
@@ -163,11 +152,7 @@ export function unionOps(view: UnionView, hooks: OpHooks = {}) {
       }),
     setxattr: (path: string, name: string, value: Buffer, _position: number, flags: number, reply: Reply) =>
       run('setxattr', path, reply, () => {
-        // No POSIX ACLs: answering EOPNOTSUPP makes programs (cp -a, tar) fall back to chmod,
-        // where accepting the xattr would silently lose the mode it carries.
-        if (name.startsWith('system.posix_acl_')) throw new ErrnoError('ENOTSUP', { path });
-        const flag = flags & XATTR_CREATE ? 'create' : flags & XATTR_REPLACE ? 'replace' : undefined;
-        view.setxattr(at(path), name, Uint8Array.prototype.slice.call(value), flag);
+        view.setxattr(at(path), name, Uint8Array.prototype.slice.call(value), setxattrFlag(name, flags));
       }),
     getxattr: (path: string, name: string, _position: number, reply: Reply) => {
       let value: Uint8Array | undefined;
