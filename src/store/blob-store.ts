@@ -123,7 +123,9 @@ export abstract class BaseBlobStore implements BlobStore {
   }
 
   protected matches(digest: Digest, bytes: Uint8Array): boolean {
-    // The collision suffix only disambiguates; the hash part must still match the bytes.
-    return toDigest(this.hash(bytes)) === digest.replace(/~\d+$/, '');
+    // The collision suffix (`~N`, after the 22 characters) only disambiguates; the hash part must
+    // still match the bytes.
+    const hashed = toDigest(this.hash(bytes));
+    return digest.startsWith(hashed) && (digest.length === hashed.length || digest[hashed.length] === '~');
   }
 }

@@ -60,7 +60,7 @@ export class DirBlobStore extends BaseBlobStore {
 
   pathOf(digest: Digest): string {
     // The hash's first two hex digits fan blobs out over 256 folders.
-    return path.join(this.blobDir, digest.slice(6, 8), digest.replace(':', '-'));
+    return `${this.blobDir}/${digest.slice(6, 8)}/xxh64-${digest.slice(6)}`;
   }
 
   has(digest: Digest): boolean {
@@ -108,9 +108,11 @@ export class DirBlobStore extends BaseBlobStore {
     }
     let length = 0;
     try {
-      for (let got = -1; got !== 0 && length < room; length += got) got = fs.readSync(fd, target, offset + length, room - length, length);
-      // A blob larger than the room: the caller reads it whole instead.
-      if (length === room && fs.readSync(fd, ONE_BYTE, 0, 1, room) !== 0) return -1;
+      // One byte more than the room where the target has it: a blob larger than the room is seen
+      // without a read more (the caller then reads it whole; the byte is overwritten later).
+      const want = Math.min(room + 1, target.length - offset);
+      for (let got = -1; got !== 0 && length < want; length += got) got = fs.readSync(fd, target, offset + length, want - length, length);
+      if (length > room || (length === room && want === room && fs.readSync(fd, ONE_BYTE, 0, 1, room) !== 0)) return -1;
     } finally {
       fs.closeSync(fd);
     }

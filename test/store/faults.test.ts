@@ -76,6 +76,21 @@ describe.each(backends)('%s store faults', (_, open) => {
     expect((error as Error).message).toContain(digest);
   });
 
+  it('readInto reads a whole blob into place, refuses one larger than the room, and never passes bad bytes', () => {
+    const { store, corrupt, lose } = open();
+    const digest = store.put(text('0123456789'));
+    const target = new Uint8Array(16).fill(7);
+    expect(store.readInto(digest, target, 2, 10)).toBe(10);
+    expect(Buffer.from(target.subarray(2, 12)).toString()).toBe('0123456789');
+    expect(store.readInto(digest, target, 2, 12)).toBe(10); // a short blob: the caller zero-fills
+    expect(store.readInto(digest, new Uint8Array(16), 0, 9)).toBe(-1); // spare space after the room
+    expect(store.readInto(digest, new Uint8Array(9), 0, 9)).toBe(-1); // none
+    corrupt(digest);
+    expect(() => store.readInto(digest, new Uint8Array(32), 0, 32)).toThrow(expect.objectContaining({ digest, fault: 'corrupt' }));
+    lose(digest);
+    expect(() => store.readInto(digest, new Uint8Array(32), 0, 32)).toThrow(expect.objectContaining({ digest, fault: 'missing' }));
+  });
+
   it('verify tells an intact blob from a corrupt or missing one', () => {
     const { store, corrupt } = open();
     const good = store.put(text('good'));
