@@ -188,6 +188,61 @@ static napi_value write_reply(napi_env env, napi_callback_info info) {
   return number(env, written < 0 ? -errno : 0);
 }
 
+/*
+ * A notification (the kernel's caches invalidated) is written on a libuv worker thread: the
+ * kernel may block the write until requests it has queued are answered, which the JavaScript
+ * thread does only once the write returns.
+ */
+typedef struct {
+  napi_async_work work;
+  int fd;
+  size_t length;
+  char bytes[];
+} Notice;
+
+static void notice_write(napi_env env, void *data) {
+  Notice *notice = data;
+  ssize_t written;
+  do written = write(notice->fd, notice->bytes, notice->length);
+  while (written < 0 && errno == EINTR);
+  /* ENOENT: the kernel no longer knows the inode or name; nothing to invalidate. */
+  close(notice->fd);
+}
+
+static void notice_done(napi_env env, napi_status status, void *data) {
+  Notice *notice = data;
+  napi_delete_async_work(env, notice->work);
+  free(notice);
+}
+
+/* notify(fd, message) -> 0 or -errno: writes a notification in the background. */
+static napi_value notify(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *data;
+  size_t length;
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &length));
+  Notice *notice = malloc(sizeof(Notice) + length);
+  if (!notice) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  /* Its own descriptor: the session may close its one before the write runs. */
+  notice->fd = fcntl(get_fd(env, argv[0]), F_DUPFD_CLOEXEC, 0);
+  if (notice->fd < 0) {
+    free(notice);
+    return number(env, -errno);
+  }
+  notice->length = length;
+  memcpy(notice->bytes, data, length);
+  napi_value name;
+  CHECK(napi_create_string_utf8(env, "layerfs:notify", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_create_async_work(env, NULL, name, notice_write, notice_done, notice, &notice->work));
+  CHECK(napi_queue_async_work(env, notice->work));
+  return number(env, 0);
+}
+
 /* A watch: calls back on the JavaScript thread whenever the device has requests to read. */
 typedef struct {
   uv_poll_t poll;
@@ -278,6 +333,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"watch", NULL, watch_fd, NULL, NULL, NULL, napi_default, NULL},
       {"unwatch", NULL, unwatch_fd, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"notify", NULL, notify, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions);
   return exports;

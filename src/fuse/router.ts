@@ -1,7 +1,7 @@
 import { ErrnoError } from '../errno.js';
 import type { UnionView } from '../union/index.js';
 import { type Listing, listing } from './kernel/listing.js';
-import type { NodeOps } from './kernel/node-ops.js';
+import type { NodeChange, NodeOps } from './kernel/node-ops.js';
 import type { Attr } from './kernel/protocol.js';
 
 /** Inode numbers of one container: its slot times this, plus its own inode number. */
@@ -16,7 +16,15 @@ const ROOT = 1;
  */
 export function routerOps(resolve: (name: string) => UnionView | undefined, names: () => string[], opsOf: (view: UnionView) => NodeOps): NodeOps {
   const slots = new Map<string, number>();
-  const tables: { name: string; view: UnionView; ops: NodeOps }[] = [];
+  const tables: { name: string; view: UnionView; ops: NodeOps; stop?: () => void }[] = [];
+  let listener: ((change: NodeChange) => void) | undefined;
+  /** Passes a container's changes on in the mount's inode numbers. */
+  const watch = (slot: number, ops: NodeOps) => {
+    const observer = listener;
+    if (!observer) return undefined;
+    const base = slot * SLOT;
+    return ops.observe((change) => observer(change.node === undefined ? { parent: base + change.parent, name: change.name } : { node: base + change.node }));
+  };
   const rootAttr = (): Attr => {
     const now = BigInt(Date.now()) * 1_000_000n;
     return { ino: ROOT, mode: 0o40555, nlink: 2, uid: 0, gid: 0, rdev: 0, size: 4096, blocks: 8, atime: now, mtime: now, ctime: now };
@@ -28,7 +36,9 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
     if (!view) return undefined;
     if (known !== undefined && tables[known - 1]!.view === view) return known;
     const slot = known ?? tables.length + 1;
-    tables[slot - 1] = { name, view, ops: opsOf(view) };
+    const ops = opsOf(view);
+    tables[slot - 1]?.stop?.();
+    tables[slot - 1] = { name, view, ops, stop: watch(slot, ops) };
     slots.set(name, slot);
     return slot;
   };
@@ -166,6 +176,15 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
       if (node === ROOT) return;
       const [, ops, ino] = split(node);
       ops.access(ino);
+    },
+    // Containers opened later are observed as they are opened.
+    observe(observer) {
+      listener = observer;
+      tables.forEach((table, index) => (table.stop = watch(index + 1, table.ops)));
+      return () => {
+        listener = undefined;
+        for (const table of tables) table.stop?.();
+      };
     },
   };
 }

@@ -177,5 +177,6 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     setxattr: (node, name, value, flags) => view.setxattr(node, name, value, setxattrFlag(name, flags)),
     removexattr: (node, name) => view.removexattr(node, name),
     access: (node) => void stat(node),
+    observe: (listener) => view.observe((change) => listener(change.dir === undefined ? { node: change.ino } : { parent: change.dir, name: change.name })),
   };
 }

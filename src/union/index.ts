@@ -4,7 +4,7 @@
  * directory and copy-up rules, chunk-level copy-up of file data, and renames that never copy.
  */
 export { Image, ROOT_INO } from './image.js';
-export { UnionView, type UnionViewOptions, type UpperState } from './view.js';
+export { UnionView, type UnionViewOptions, type UpperState, type ViewChange } from './view.js';
 export { resolve, resolveParent, walk, type ResolveOptions } from './resolve.js';
 export type { InodeStat, DirEntryInfo } from './stat.js';
 export type { UpperInode } from './upper.js';

@@ -32,6 +32,9 @@ export interface UpperState {
 
 type AnyInode = UpperInode | Inode;
 
+/** What changed: an inode (its attributes or data), or what a name in a directory stands for. */
+export type ViewChange = { ino: number; dir?: undefined; name?: undefined } | { ino?: undefined; dir: number; name: string };
+
 /**
  * The union of an image and a private upper layer, with overlayfs's rules: lookups go to the
  * upper layer, then the image; a change copies the inode up first (metadata only: file data is a
@@ -51,6 +54,7 @@ export class UnionView {
   private changes = 0;
   private readonly openCounts = new Map<number, number>();
   private readonly dirtyFiles = new Set<number>();
+  private readonly observers = new Set<(change: ViewChange) => void>();
 
   constructor(image: Image, store: BlobStore, options: UnionViewOptions = {}, state?: UpperState) {
     this.image = image;
@@ -64,6 +68,19 @@ export class UnionView {
       const time = nowNs();
       this.upper.set(ROOT_INO, { kind: 'dir', ...this.newMeta(0o755, time), nlink: 2, lowers: [], opaque: false, entries: new Map() });
     }
+  }
+
+  /**
+   * Calls `observer` after every change (a FUSE mount drops what the kernel cached of it);
+   * returns the function that stops it.
+   */
+  observe(observer: (change: ViewChange) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  private report(change: ViewChange): void {
+    for (const observer of this.observers) observer(change);
   }
 
   /** A number that grows with every change: equal numbers mean nothing changed in between. */
@@ -209,6 +226,7 @@ export class UnionView {
   protected own(ino: number): UpperInode {
     if (this.readOnly) throw new ErrnoError('EROFS');
     this.changes++;
+    if (this.observers.size > 0) this.report({ ino });
     const owned = this.upper.getOwn(ino);
     if (owned) return owned;
     const shared = this.upper.get(ino);
@@ -271,6 +289,7 @@ export class UnionView {
     const ino = this.nextIno++;
     this.upper.set(ino, make(nowNs(), parent, name));
     parent.entries.set(name, ino);
+    if (this.observers.size > 0) this.report({ dir, name });
     this.touch(parent);
     return ino;
   }
@@ -314,6 +333,7 @@ export class UnionView {
     this.touch(inode, false);
     const parent = this.ownDir(dir);
     parent.entries.set(name, ino);
+    if (this.observers.size > 0) this.report({ dir, name });
     this.touch(parent);
     return ino;
   }
@@ -323,6 +343,7 @@ export class UnionView {
     const parent = this.ownDir(dir);
     if (this.image.lookup(parent.lowers, name) !== undefined) parent.entries.set(name, WHITEOUT);
     else parent.entries.delete(name);
+    if (this.observers.size > 0) this.report({ dir, name });
     this.touch(parent);
   }
 
@@ -393,6 +414,7 @@ export class UnionView {
     if (replaced !== undefined) this.dropLink(replaced);
     const parent = this.ownDir(target.dir);
     parent.entries.set(target.name, ino);
+    if (this.observers.size > 0) this.report({ dir: target.dir, name: target.name });
     this.touch(parent);
   }
 

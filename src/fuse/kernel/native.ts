@@ -15,6 +15,8 @@ export interface FuseDevice {
   watch(fd: number, readable: () => void): unknown;
   unwatch(watch: unknown): void;
   close(fd: number): number;
+  /** Writes a notification on a worker thread (the kernel may hold it until requests are answered). */
+  notify(fd: number, message: Buffer): number;
 }
 
 let device: FuseDevice | Error | undefined;

@@ -17,6 +17,9 @@ export interface AttrChanges {
   mtime?: bigint | 'now';
 }
 
+/** A change made behind the kernel's back: an inode, or what a name in a directory stands for. */
+export type NodeChange = { node: number; parent?: undefined; name?: undefined } | { node?: undefined; parent: number; name: string };
+
 export interface DirEntry {
   name: string;
   ino: number;
@@ -64,4 +67,6 @@ export interface NodeOps {
   removexattr(node: number, name: string): void;
   /** Whether the inode exists (permissions are the kernel's: default_permissions). */
   access(node: number): void;
+  /** Calls `listener` after every change, whoever made it; returns the function that stops it. */
+  observe(listener: (change: NodeChange) => void): () => void;
 }

@@ -1,7 +1,7 @@
 import { ErrnoError, errnoCode, errnoNumber } from '../../errno.js';
 import { type FuseDevice, fuseDevice } from './native.js';
 import { resumeAt } from './listing.js';
-import type { AttrChanges, Caller, NodeOps } from './node-ops.js';
+import type { AttrChanges, Caller, NodeChange, NodeOps } from './node-ops.js';
 import {
   ATTR_OUT,
   type Attr,
@@ -14,6 +14,8 @@ import {
   KERNEL_MAJOR,
   KERNEL_MINOR,
   MAX_WRITE,
+  NOTIFY_INVAL_ENTRY,
+  NOTIFY_INVAL_INODE,
   NO_REPLY,
   OPEN_OUT,
   OP_NAMES,
@@ -52,6 +54,7 @@ const ENOSYS = errnoNumber('ENOSYS');
 const ENODATA = errnoNumber('ENODATA');
 const ERANGE = errnoNumber('ERANGE');
 const EIO = errnoNumber('EIO');
+const ROOT = 1;
 /** Requests answered per wake-up before the event loop gets a turn (timers, saves). */
 const BATCH = 64;
 
@@ -78,6 +81,13 @@ export class Session {
   /** The kernel's references to each inode (its nlookup), which FORGET gives back. */
   private readonly references = new Map<number, number>();
   private watch: unknown;
+  /** True while a request is answered: changes then come from the kernel, which knows them. */
+  private serving = false;
+  /** Changes made behind the kernel's back, told to it on the next turn of the event loop. */
+  private readonly staleNodes = new Set<number>();
+  private readonly staleNames = new Map<string, { parent: number; name: string }>();
+  private notifying = false;
+  private readonly stopObserving: () => void;
   private ready!: () => void;
   private ended!: () => void;
   /** Resolves when the kernel has taken INIT's answer: the mount is live. */
@@ -93,6 +103,7 @@ export class Session {
     private readonly options: SessionOptions,
   ) {
     this.watch = device.watch(fd, this.readable);
+    this.stopObserving = ops.observe(this.changed);
   }
 
   /** Mounts `ops` at `mountpoint`; resolves once the kernel has initialized the connection. */
@@ -128,6 +139,7 @@ export class Session {
 
   private end(): void {
     if (this.fd < 0) return;
+    this.stopObserving();
     this.device.unwatch(this.watch);
     this.device.close(this.fd);
     this.fd = -1;
@@ -221,6 +233,7 @@ export class Session {
     const node = getU64(this.in, 16);
     if (opcode < this.counts.length) this.counts[opcode]!++;
     if (this.options.debug) console.error(`fuse: ${OP_NAMES.get(opcode) ?? opcode} node ${node}`);
+    this.serving = true;
     try {
       if (NO_REPLY.has(opcode)) return this.noReply(opcode, node);
       this.answer(opcode, node);
@@ -229,8 +242,56 @@ export class Session {
       if (error instanceof ErrnoError) return this.fail(-error.errno);
       this.options.onError(error, OP_NAMES.get(opcode) ?? String(opcode), node);
       this.fail(EIO);
+    } finally {
+      this.serving = false;
     }
   }
+
+  // ---- invalidation ----------------------------------------------------------------------------
+
+  /** A change: one made behind the kernel's back (the in-memory API) makes its caches stale. */
+  private readonly changed = (change: NodeChange): void => {
+    if (this.serving || this.fd < 0) return;
+    const known = (node: number) => node === ROOT || this.references.has(node);
+    if (change.node !== undefined) {
+      if (!known(change.node)) return;
+      this.staleNodes.add(change.node);
+    } else {
+      if (!known(change.parent)) return;
+      this.staleNames.set(`${change.parent}/${change.name}`, change);
+    }
+    if (!this.notifying) {
+      this.notifying = true;
+      setImmediate(this.notify);
+    }
+  };
+
+  /** Tells the kernel what went stale (written off this thread: the kernel may wait for answers). */
+  private readonly notify = (): void => {
+    this.notifying = false;
+    if (this.fd < 0) return;
+    for (const node of this.staleNodes) {
+      const message = Buffer.alloc(OUT_HEADER + 24);
+      const view = new DataView(message.buffer, message.byteOffset, message.length);
+      view.setUint32(0, message.length, true);
+      view.setInt32(4, NOTIFY_INVAL_INODE, true);
+      setU64(view, OUT_HEADER, node); // offset 0, length 0: attributes and every cached page
+      this.device.notify(this.fd, message);
+    }
+    for (const { parent, name } of this.staleNames.values()) {
+      const nameBytes = Buffer.byteLength(name);
+      const message = Buffer.alloc(OUT_HEADER + 16 + nameBytes + 1);
+      const view = new DataView(message.buffer, message.byteOffset, message.length);
+      view.setUint32(0, message.length, true);
+      view.setInt32(4, NOTIFY_INVAL_ENTRY, true);
+      setU64(view, OUT_HEADER, parent);
+      view.setUint32(OUT_HEADER + 8, nameBytes, true);
+      message.write(name, OUT_HEADER + 16, 'utf8');
+      this.device.notify(this.fd, message);
+    }
+    this.staleNodes.clear();
+    this.staleNames.clear();
+  };
 
   private noReply(opcode: number, node: number): void {
     const { in: args } = this;
