@@ -131,8 +131,18 @@ async function withLocks(
         try {
           await mount.unmount();
         } catch (error) {
-          options.log(`layerfs: ${mountpoint} is busy (${(error as Error).message}); detaching it lazily`);
-          await lazyUnmount(mountpoint).catch((problem: unknown) => options.log(`layerfs: lazy unmount failed: ${(problem as Error).message}`));
+          // Programs still inside keep the detached mount alive: keep serving (and saving) them
+          // until the last one lets go, so nothing they write after the final save is lost.
+          options.log(`layerfs: ${mountpoint} is busy (${(error as Error).message}); detached it, serving until the last program leaves`);
+          const detached = await lazyUnmount(mountpoint).then(
+            () => true,
+            (problem: unknown) => (options.log(`layerfs: lazy unmount failed: ${(problem as Error).message}`), false),
+          );
+          if (detached && mount.closed) {
+            const saving = setInterval(trySave, options.saveSeconds * 1000);
+            await mount.closed;
+            clearInterval(saving);
+          }
         }
         trySave();
         release?.();

@@ -145,6 +145,35 @@ describe.skipIf(unavailable !== undefined)('layerfs mount', () => {
     expect(JSON.parse((await run('ps', '--json')).stdout)[0].lockedBy).toBeUndefined();
   });
 
+  it('stopped while a program still writes, it detaches the mount and serves that program to the end', async () => {
+    const { store, run, mountpoint } = await setup();
+    const child = spawn(process.execPath, ['--import', 'tsx', mainScript, '--store', store, 'mount', 'web', mountpoint], { stdio: ['ignore', 'pipe', 'pipe'] });
+    daemons.push(child.pid!);
+    let stderr = '';
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    const code = new Promise<number | null>((resolve) => child.on('exit', (status) => resolve(status)));
+    await new Promise<void>((resolve) => child.stdout.on('data', (data: Buffer) => data.toString().includes('mounted') && resolve()));
+    // A writer that keeps its file open until told to finish.
+    const go = path.join(path.dirname(mountpoint), 'go');
+    const writer = spawn('python3', ['-c', `
+import os, time, sys
+f = open(sys.argv[1], 'w'); f.write('first half, '); f.flush()
+print('open', flush=True)
+while not os.path.exists(sys.argv[2]): time.sleep(0.02)
+f.write('second half'); f.close()
+`, path.join(mountpoint, 'long-write'), go], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => writer.stdout.on('data', (data: Buffer) => data.toString().includes('open') && resolve()));
+    child.kill('SIGTERM');
+    await new Promise<void>((resolve) => child.stderr.on('data', () => stderr.includes('serving until the last program leaves') && resolve()));
+    fs.writeFileSync(go, '');
+    expect(await new Promise((resolve) => writer.on('exit', resolve))).toBe(0);
+    expect(await code).toBe(0);
+    expect((await run('diff', 'web')).stdout).toBe('A /long-write\n');
+    await mountDaemon(run, 'web', mountpoint);
+    expect(fs.readFileSync(path.join(mountpoint, 'long-write'), 'utf8')).toBe('first half, second half');
+    expect((await run('umount', mountpoint)).status).toBe(0);
+  });
+
   it('--all serves every container as MOUNTPOINT/<name>/ from one process', async () => {
     const { run, mountpoint } = await setup('web', 'db');
     await mountDaemon(run, '--all', mountpoint);
