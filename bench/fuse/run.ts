@@ -1,8 +1,7 @@
 /**
  * FUSE benchmark: the same generated tree served by tmpfs directly, kernel overlayfs, fuse-overlayfs
  * and layerfs (a container of the tree's image, mounted by a child daemon: bench/fuse/serve.ts),
- * side by side in one run, with a bare fuse-native filesystem (bench/fuse/bare.ts) as the floor of
- * what any adapter on fuse-native can reach. Workloads, each on a fresh mount (a new upper layer, a restarted
+ * side by side in one run, with layerfs on fuse-native (the fallback binding) beside its own. Workloads, each on a fresh mount (a new upper layer, a restarted
  * daemon) after dropping the kernel's caches, timed from this process around shell commands:
  * cold and warm sequential read of one big file, `tar c` of the tree piped to a reader, `find`
  * with stat of every entry, and creating small files. Prints medians, throughput and the speed
@@ -14,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { commit, formatBytes, machine, parseSize, printTable, writeResult } from '../lib/report.js';
-import { type Mounted, type System, bareFuseNative, fuseOverlayfs, isMounted, kernelOverlay, layerfs, run, tmpfsDirect } from './systems.js';
+import { type Mounted, type System, fuseOverlayfs, isMounted, kernelOverlay, layerfs, run, tmpfsDirect } from './systems.js';
 import { type TreeInfo, writeTree } from './tree.js';
 
 const { values: flags } = parseArgs({
@@ -30,7 +29,7 @@ const { values: flags } = parseArgs({
     store: { type: 'string', default: 'dir,memory' },
     only: { type: 'string' },
     workloads: { type: 'string' },
-    bare: { type: 'boolean', default: true },
+    fallback: { type: 'boolean', default: true },
     profile: { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -39,7 +38,7 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   console.log(`usage: npm run bench:fuse -- [--quick] [--files N] [--size S] [--big S] [--creates N] [--repeat 3] [--seed 42]
-    [--store dir|memory|dir,memory] [--no-bare] [--only tmpfs,overlayfs,fuse-overlayfs,layerfs,fuse-native]
+    [--store dir|memory|dir,memory] [--no-fallback] [--only tmpfs,overlayfs,fuse-overlayfs,layerfs,layerfs-memory,layerfs-fuse-native]
     [--workloads read-cold,read-warm,tar,find,create] [--profile DIR] [--out FILE]
 Needs root (tmpfs, kernel overlayfs, dropping caches) and /dev/fuse; a system that cannot run is skipped with the reason.`);
   process.exit(0);
@@ -254,7 +253,7 @@ try {
     kernelOverlay(lower, path.join(scratch, 'overlay')),
     fuseOverlayfs(lower, path.join(scratch, 'fuse-overlayfs')),
     ...stores.map((store) => layerfs(lower, path.join(scratch, `layerfs-${store}`), store)),
-    ...(flags.bare ? [bareFuseNative(lower, path.join(scratch, 'fuse-native'))] : []),
+    ...(flags.fallback ? [layerfs(lower, path.join(scratch, 'layerfs-fuse-native'), 'dir', true)] : []),
   ];
   if (flags.only) {
     const keys = flags.only.split(',');

@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fuseDevice } from '../../src/fuse/kernel/native.js';
 
 /** One live mount of a system under test. */
 export interface Mounted {
@@ -187,15 +188,16 @@ function fuseNativeUnavailable(): string | undefined {
 }
 
 /**
- * A fuse-native daemon in a child process (serve.ts or bare.ts): started per mount, ready when it
- * prints `ready {json}`, stopped by SIGTERM. serve.ts also answers `counts`, `profile-start` and
- * `profile-stop FILE` on stdin, one answer line each.
+ * The layerfs daemon (serve.ts) in a child process: started per mount, ready when it prints
+ * `ready {json}`, stopped by SIGTERM; it answers `counts`, `profile-start` and `profile-stop FILE`
+ * on stdin, one answer line each.
  */
-async function startDaemon(script: string, args: string[], mountpoint: string, controls: boolean): Promise<Mounted> {
+async function startDaemon(script: string, args: string[], mountpoint: string, env: Record<string, string>): Promise<Mounted> {
   const fusermount = which('fusermount') ?? which('fusermount3') ?? 'fusermount';
   fs.mkdirSync(mountpoint, { recursive: true });
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, script), '--mount', mountpoint, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let log = '';
   let info: Record<string, unknown> | undefined;
@@ -230,7 +232,6 @@ async function startDaemon(script: string, args: string[], mountpoint: string, c
     await stop();
     throw error;
   }
-  if (!controls) return { root: mountpoint, pid: child.pid!, info: info!, stop };
   const profile = {
     start: async () => void (await command('profile-start')),
     stop: async (file: string) => void (await command(`profile-stop ${file}`)),
@@ -242,24 +243,17 @@ async function startDaemon(script: string, args: string[], mountpoint: string, c
 /**
  * layerfs: a child daemon (bench/fuse/serve.ts) serving a fresh container of the tree's image.
  * `store` is `memory` (the tree is imported on every start) or a directory on the tmpfs (imported
- * on the first start, loaded from the store afterwards).
+ * on the first start, loaded from the store afterwards); `fallback` mounts through fuse-native,
+ * the binding layerfs falls back to where its own addon is not built.
  */
-export function layerfs(lower: string, base: string, store: 'memory' | 'dir'): System {
+export function layerfs(lower: string, base: string, store: 'memory' | 'dir', fallback = false): System {
   const storeArg = store === 'memory' ? 'memory' : path.join(base, 'store');
+  const key = store === 'memory' ? 'layerfs-memory' : 'layerfs';
+  const label = store === 'memory' ? 'layerfs (MemoryBlobStore)' : 'layerfs (DirBlobStore)';
   return {
-    key: store === 'memory' ? 'layerfs-memory' : 'layerfs',
-    label: store === 'memory' ? 'layerfs (MemoryBlobStore)' : 'layerfs (DirBlobStore)',
-    unavailable: fuseNativeUnavailable,
-    mount: () => startDaemon('serve.ts', ['--source', lower, '--store', storeArg], path.join(base, 'mnt'), true),
-  };
-}
-
-/** The floor: bench/fuse/bare.ts, a bare fuse-native filesystem over an in-memory copy of the tree. */
-export function bareFuseNative(lower: string, base: string): System {
-  return {
-    key: 'fuse-native',
-    label: 'bare fuse-native (floor)',
-    unavailable: fuseNativeUnavailable,
-    mount: () => startDaemon('bare.ts', ['--source', lower], path.join(base, 'mnt'), false),
+    key: fallback ? `${key}-fuse-native` : key,
+    label: fallback ? `${label} on fuse-native` : label,
+    unavailable: fallback ? fuseNativeUnavailable : () => fuseUnavailable() ?? (fuseDevice() instanceof Error ? 'the layerfs FUSE addon is not built (npm install builds it)' : undefined),
+    mount: () => startDaemon('serve.ts', ['--source', lower, '--store', storeArg], path.join(base, 'mnt'), { LAYERFS_FUSE_BACKEND: fallback ? 'fuse-native' : 'kernel' }),
   };
 }
