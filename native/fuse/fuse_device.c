@@ -111,14 +111,17 @@ static napi_value mount_fuse(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-  if (fd < 0) return number(env, -errno);
-  char data[2300];
-  snprintf(data, sizeof(data), "fd=%d,rootmode=40000,user_id=%u,group_id=%u%s%s", fd, getuid(), getgid(), options[0] ? "," : "",
-           options);
-  if (mount(fsname, target, "fuse.layerfs", MS_NOSUID | MS_NODEV, data) == 0) return number(env, fd);
   int error = errno;
-  close(fd);
-  if (error != EPERM) return number(env, -error);
+  if (fd >= 0) {
+    char data[2300];
+    snprintf(data, sizeof(data), "fd=%d,rootmode=40000,user_id=%u,group_id=%u%s%s", fd, getuid(), getgid(),
+             options[0] ? "," : "", options);
+    if (mount(fsname, target, "fuse.layerfs", MS_NOSUID | MS_NODEV, data) == 0) return number(env, fd);
+    error = errno;
+    close(fd);
+  }
+  /* Not allowed to open the device or to mount: the setuid fusermount3 does both for users. */
+  if (error != EPERM && error != EACCES) return number(env, -error);
   char fusermount_options[2400];
   snprintf(fusermount_options, sizeof(fusermount_options), "fsname=%s,subtype=layerfs,nosuid,nodev%s%s", fsname,
            options[0] ? "," : "", options);

@@ -112,7 +112,12 @@ export class Session {
     if (device instanceof Error) throw device;
     const flags = ['default_permissions', ...(options.allowOther ? ['allow_other'] : [])];
     const fd = device.mount(mountpoint, 'layerfs', flags.join(','));
-    if (fd < 0) throw systemError(-fd, 'mount', mountpoint);
+    if (fd < 0) {
+      const error = systemError(-fd, 'mount', mountpoint);
+      // Users who may not mount go through the setuid fusermount3, which said why on stderr.
+      if (error.code === 'EPERM' || error.code === 'EACCES') error.message += ': mounting needs root, or fuse3\'s fusermount3 (setuid) for other users';
+      throw error;
+    }
     const session = new Session(device, fd, mountpoint, ops, options);
     await Promise.race([session.live, session.closed]);
     return session;
