@@ -123,10 +123,10 @@ export class Session {
     return session;
   }
 
-  /** Unmounts (EBUSY while a program uses the mount, unless lazy: then it detaches at once). */
-  async unmount(lazy = false): Promise<void> {
+  /** Unmounts (EBUSY while a program uses the mount). */
+  async unmount(): Promise<void> {
     if (this.fd >= 0) {
-      const result = this.device.unmount(this.mountpoint, lazy);
+      const result = this.device.unmount(this.mountpoint, false);
       if (result < 0) throw systemError(-result, 'umount', this.mountpoint);
     }
     this.end();
@@ -148,6 +148,15 @@ export class Session {
     this.device.unwatch(this.watch);
     this.device.close(this.fd);
     this.fd = -1;
+    // The kernel holds nothing any more: what it held (unlinked files among them) is let go.
+    for (const node of this.references.keys()) {
+      try {
+        this.ops.forget(node);
+      } catch (error) {
+        this.options.onError(error, 'forget', node);
+      }
+    }
+    this.references.clear();
     this.ended();
   }
 
