@@ -33,6 +33,7 @@ export class DirBlobStore extends BaseBlobStore {
   private readonly batch: boolean;
   /** Blob files and folders written since the last sync, in batch mode. */
   private readonly unsynced = new Set<string>();
+  private readonly recent = new Map<Digest, Uint8Array>();
 
   constructor(root: string, options?: DirBlobStoreOptions) {
     super(options);
@@ -77,6 +78,7 @@ export class DirBlobStore extends BaseBlobStore {
   }
 
   delete(digest: Digest): void {
+    this.recent.delete(digest);
     fs.rmSync(this.pathOf(digest), { force: true });
   }
 
@@ -96,6 +98,19 @@ export class DirBlobStore extends BaseBlobStore {
       if (isMissing(error)) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * A blob read whole and verified a moment ago: a reader taking a chunk in parts (the kernel's
+   * read-ahead windows need not fall on chunk boundaries) reads and hashes it once.
+   */
+  override get(digest: Digest): Uint8Array {
+    const recent = this.recent.get(digest);
+    if (recent) return recent;
+    const bytes = super.get(digest);
+    this.recent.set(digest, bytes);
+    if (this.recent.size > RECENT_BLOBS) this.recent.delete(this.recent.keys().next().value!);
+    return bytes;
   }
 
   override readInto(digest: Digest, target: Uint8Array, offset: number, room: number): number {
@@ -155,6 +170,8 @@ export class DirBlobStore extends BaseBlobStore {
 }
 
 const ONE_BYTE = new Uint8Array(1);
+/** Blobs kept by get() for a reader that comes back for the rest of a chunk. */
+const RECENT_BLOBS = 8;
 
 /** Shared by every store of this thread: two stores on one root must not pick the same name. */
 let tmpCounter = 0;
