@@ -1,6 +1,8 @@
 import * as fs from 'node:fs/promises';
 import type { UnionView } from '../union/index.js';
-import * as fuseNative from './fuse-native/mount.js';
+import { lazyUnmount as fusermountLazy, startFuseNative } from './fuse-native/mount.js';
+import { unionOps } from './fuse-native/ops.js';
+import { routerOps as pathRouterOps } from './fuse-native/router.js';
 import { fuseDevice } from './kernel/native.js';
 import type { NodeOps } from './kernel/node-ops.js';
 import { Session } from './kernel/session.js';
@@ -62,7 +64,7 @@ async function start(mountpoint: string, ops: NodeOps, options: MountOptions): P
 
 /** Serves a container (or a read-only view of an image) as a directory. */
 export function mountContainer(view: UnionView, mountpoint: string, options: MountOptions = {}): Promise<FuseMount> {
-  if (backendOf(options) === 'fuse-native') return fuseNative.mountContainer(view, mountpoint, options);
+  if (backendOf(options) === 'fuse-native') return startFuseNative(mountpoint, unionOps(view, options), options);
   return start(mountpoint, unionNodeOps(view, options), options);
 }
 
@@ -76,14 +78,14 @@ export function mountMany(
   mountpoint: string,
   options: MountOptions = {},
 ): Promise<FuseMount> {
-  if (backendOf(options) === 'fuse-native') return fuseNative.mountMany(resolve, names, mountpoint, options);
+  if (backendOf(options) === 'fuse-native') return startFuseNative(mountpoint, pathRouterOps(resolve, names, (view) => unionOps(view, options)), options);
   return start(mountpoint, routerOps(resolve, names, (view) => unionNodeOps(view, options)), options);
 }
 
 /** Detaches a mount point at once, even while it is busy (umount -l). */
 export async function lazyUnmount(mountpoint: string): Promise<void> {
   const device = fuseDevice();
-  if (device instanceof Error) return fuseNative.lazyUnmount(mountpoint);
+  if (device instanceof Error) return fusermountLazy(mountpoint);
   const result = device.unmount(mountpoint, true);
   if (result < 0) throw new Error(`cannot unmount ${mountpoint} (errno ${-result})`);
 }

@@ -3,10 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type FuseClass from 'fuse-native';
-import type { UnionView } from '../../union/index.js';
 import type { FuseMount, MountOptions } from '../mount.js';
-import { unionOps } from './ops.js';
-import { routerOps } from './router.js';
 
 type FuseConstructor = typeof FuseClass;
 
@@ -37,7 +34,8 @@ function fuseNative(): FuseConstructor {
   }
 }
 
-function start(mountpoint: string, ops: object, options: MountOptions): Promise<FuseMount> {
+/** Mounts a fuse-native op table (unionOps, routerOps): the fallback where native/fuse is not built. */
+export function startFuseNative(mountpoint: string, ops: object, options: MountOptions): Promise<FuseMount> {
   const Fuse = fuseNative();
   const cache = options.cacheSeconds ?? 1;
   const fuse = new Fuse(mountpoint, ops as never, {
@@ -61,24 +59,6 @@ function start(mountpoint: string, ops: object, options: MountOptions): Promise<
       });
     });
   });
-}
-
-/** Serves a container through fuse-native: the fallback where native/fuse is not built. */
-export function mountContainer(view: UnionView, mountpoint: string, options: MountOptions = {}): Promise<FuseMount> {
-  return start(mountpoint, unionOps(view, options), options);
-}
-
-/**
- * Serves many containers from one daemon, each as `mountpoint/<name>/`; `resolve` may create a
- * container the first time a name is asked for.
- */
-export function mountMany(
-  resolve: (name: string) => UnionView | undefined,
-  names: () => string[],
-  mountpoint: string,
-  options: MountOptions = {},
-): Promise<FuseMount> {
-  return start(mountpoint, routerOps(resolve, names, (view) => unionOps(view, options)), options);
 }
 
 /** Detaches a mount point at once, even while it is busy (fusermount -uz). */
