@@ -123,9 +123,9 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
       const [, ops, ino] = split(node);
       ops.forget(ino);
     },
-    read(node, position, length, target, offset) {
+    read(node, position, length, target, offset, deferred) {
       const [, ops, ino] = split(node);
-      return ops.read(ino, position, length, target, offset);
+      return ops.read(ino, position, length, target, offset, deferred);
     },
     write(node, position, bytes) {
       const [, ops, ino] = split(node);
