@@ -21,8 +21,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "xxh64.h"
-
 extern char **environ;
 
 #define CHECK(call)                                                                                \
@@ -248,158 +246,6 @@ static napi_value notify(napi_env env, napi_callback_info info) {
   return number(env, 0);
 }
 
-/*
- * A READ answered from blob files on a worker thread: each file is read into its place in the
- * reply, checked against its xxh64, and the reply written; the JavaScript thread meanwhile reads
- * the next request, so the kernel's read-ahead requests are served side by side.
- */
-typedef struct {
-  napi_async_work work;
-  napi_ref header_ref, body_ref, callback;
-  int fd;
-  uint8_t *header, *body;
-  size_t header_length, body_length, count;
-  char **paths;
-  double *layout; /* place and length of each file in the body */
-  uint64_t *hashes;
-  int error, failed;
-} FileReply;
-
-/* Reads one blob into place: 0, or ENOENT (missing), EFBIG (longer than its place), EIO. */
-static int read_blob(const char *path, uint8_t *into, size_t length, uint64_t hash) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno == ENOENT ? ENOENT : EIO;
-  size_t got = 0;
-  int error = 0;
-  while (got < length) {
-    ssize_t n = pread(fd, into + got, length - got, got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) error = EIO;
-    if (n <= 0) break;
-    got += n;
-  }
-  uint8_t extra;
-  if (!error && got == length && pread(fd, &extra, 1, length) > 0) error = EFBIG;
-  close(fd);
-  if (error) return error;
-  if (xxh64(into, got) != hash) return EIO;
-  memset(into + got, 0, length - got); /* a short blob reads as zeros after its end */
-  return 0;
-}
-
-static void file_reply_execute(napi_env env, void *data) {
-  FileReply *job = data;
-  for (size_t i = 0; i < job->count; i++) {
-    size_t at = (size_t)job->layout[2 * i], length = (size_t)job->layout[2 * i + 1];
-    int error = at + length <= job->body_length ? read_blob(job->paths[i], job->body + at, length, job->hashes[i]) : EINVAL;
-    if (error) {
-      job->error = error;
-      job->failed = (int)i;
-      break;
-    }
-  }
-  if (!job->error) {
-    struct iovec iov[2] = {{job->header, job->header_length}, {job->body, job->body_length}};
-    ssize_t written;
-    do written = writev(job->fd, iov, 2);
-    while (written < 0 && errno == EINTR);
-  }
-  close(job->fd);
-}
-
-static void file_reply_complete(napi_env env, napi_status status, void *data) {
-  FileReply *job = data;
-  napi_value callback, global, args[2], result;
-  args[0] = number(env, job->error);
-  args[1] = number(env, job->failed);
-  if (napi_get_reference_value(env, job->callback, &callback) == napi_ok && napi_get_global(env, &global) == napi_ok)
-    napi_call_function(env, global, callback, 2, args, &result);
-  napi_delete_reference(env, job->callback);
-  napi_delete_reference(env, job->header_ref);
-  napi_delete_reference(env, job->body_ref);
-  napi_delete_async_work(env, job->work);
-  for (size_t i = 0; i < job->count; i++) free(job->paths[i]);
-  free(job->paths);
-  free(job->layout);
-  free(job->hashes);
-  free(job);
-}
-
-/*
- * replyFromFiles(fd, header, body, paths, layout, hashes, done): answers a READ off this thread.
- * layout: a Float64Array of [place, length] per path; hashes: a BigUint64Array; done(errno,
- * index) once finished: errno 0 when the reply was written, else what went wrong with paths[index]
- * (nothing was written: the caller answers).
- */
-static napi_value reply_from_files(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  FileReply *job = calloc(1, sizeof(FileReply));
-  if (!job) {
-    napi_throw_error(env, NULL, "out of memory");
-    return NULL;
-  }
-  void *data;
-  size_t length;
-  CHECK(napi_get_buffer_info(env, argv[1], &data, &length));
-  job->header = data;
-  job->header_length = length;
-  CHECK(napi_get_buffer_info(env, argv[2], &data, &length));
-  job->body = data;
-  job->body_length = length;
-  uint32_t count;
-  CHECK(napi_get_array_length(env, argv[3], &count));
-  job->count = count;
-  job->paths = calloc(count, sizeof(char *));
-  job->layout = calloc(2 * (size_t)count + 1, sizeof(double));
-  job->hashes = calloc((size_t)count + 1, sizeof(uint64_t));
-  napi_typedarray_type type;
-  size_t elements;
-  void *values;
-  CHECK(napi_get_typedarray_info(env, argv[4], &type, &elements, &values, NULL, NULL));
-  if (type != napi_float64_array || elements < 2 * (size_t)count) {
-    napi_throw_type_error(env, NULL, "layout: a Float64Array of [place, length] per path");
-    return NULL;
-  }
-  memcpy(job->layout, values, 2 * count * sizeof(double));
-  CHECK(napi_get_typedarray_info(env, argv[5], &type, &elements, &values, NULL, NULL));
-  if (type != napi_biguint64_array || elements < count) {
-    napi_throw_type_error(env, NULL, "hashes: a BigUint64Array, one per path");
-    return NULL;
-  }
-  memcpy(job->hashes, values, count * sizeof(uint64_t));
-  for (uint32_t i = 0; i < count; i++) {
-    napi_value item;
-    size_t bytes;
-    CHECK(napi_get_element(env, argv[3], i, &item));
-    CHECK(napi_get_value_string_utf8(env, item, NULL, 0, &bytes));
-    job->paths[i] = malloc(bytes + 1);
-    CHECK(napi_get_value_string_utf8(env, item, job->paths[i], bytes + 1, &bytes));
-  }
-  job->fd = fcntl(get_fd(env, argv[0]), F_DUPFD_CLOEXEC, 0);
-  CHECK(napi_create_reference(env, argv[1], 1, &job->header_ref));
-  CHECK(napi_create_reference(env, argv[2], 1, &job->body_ref));
-  CHECK(napi_create_reference(env, argv[6], 1, &job->callback));
-  napi_value name;
-  CHECK(napi_create_string_utf8(env, "layerfs:read", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_create_async_work(env, NULL, name, file_reply_execute, file_reply_complete, job, &job->work));
-  CHECK(napi_queue_async_work(env, job->work));
-  return NULL;
-}
-
-/* hash(buffer) -> the xxh64 of its bytes, as a BigInt (to check this copy against xxhash-wasm). */
-static napi_value hash_buffer(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  void *data;
-  size_t length;
-  CHECK(napi_get_buffer_info(env, argv[0], &data, &length));
-  CHECK(napi_create_bigint_uint64(env, xxh64(data, length), &result));
-  return result;
-}
-
 /* A watch: calls back on the JavaScript thread whenever the device has requests to read. */
 typedef struct {
   uv_poll_t poll;
@@ -491,8 +337,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"unwatch", NULL, unwatch_fd, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
       {"notify", NULL, notify, NULL, NULL, NULL, napi_default, NULL},
-      {"replyFromFiles", NULL, reply_from_files, NULL, NULL, NULL, napi_default, NULL},
-      {"hash", NULL, hash_buffer, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(functions) / sizeof(functions[0]), functions);
   return exports;

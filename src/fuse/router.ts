@@ -123,9 +123,9 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
       const [, ops, ino] = split(node);
       ops.forget(ino);
     },
-    read(node, position, length, target, offset, deferred) {
+    read(node, position, length, target, offset) {
       const [, ops, ino] = split(node);
-      return ops.read(ino, position, length, target, offset, deferred);
+      return ops.read(ino, position, length, target, offset);
     },
     write(node, position, bytes) {
       const [, ops, ino] = split(node);

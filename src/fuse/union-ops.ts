@@ -145,7 +145,7 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     // through descriptors still open on it, and its changes are stored when it is let go.
     retain: (node) => view.open(node),
     forget: (node) => view.close(node),
-    read: (node, position, length, target, offset, deferred) => view.read(node, position, length, target, offset, deferred),
+    read: (node, position, length, target, offset) => view.read(node, position, length, target, offset),
     write: (node, position, bytes) => view.write(node, position, bytes),
     fsync() {
       view.flush();

@@ -28,22 +28,11 @@ export interface BlobStore {
    */
   readInto(digest: Digest, target: Uint8Array, offset: number, room: number): number;
   put(bytes: Uint8Array): Digest;
-  /**
-   * Where a blob lies as a file of its own, with the hash its bytes must have: lets a reader hand
-   * the reading and verifying to another thread (the FUSE mount does). Stores in memory have none.
-   */
-  fileOf?(digest: Digest): BlobFile | undefined;
   delete(digest: Digest): void;
   digests(): Iterable<Digest>;
   /** Size of a stored blob without reading it. */
   size(digest: Digest): number;
   stats(): StoreStats;
-}
-
-/** A blob as a file: its path and the xxh64 its bytes must have. */
-export interface BlobFile {
-  path: string;
-  hash: bigint;
 }
 
 export interface BlobStoreOptions {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { BaseBlobStore, type BlobFile, type BlobStoreOptions } from './blob-store.js';
+import { BaseBlobStore, type BlobStoreOptions } from './blob-store.js';
 import { type Digest, isDigest } from './digest.js';
 import { BlobError } from './errors.js';
 import { isAlive } from '../pid.js';
@@ -111,10 +111,6 @@ export class DirBlobStore extends BaseBlobStore {
     this.recent.set(digest, bytes);
     if (this.recent.size > RECENT_BLOBS) this.recent.delete(this.recent.keys().next().value!);
     return bytes;
-  }
-
-  fileOf(digest: Digest): BlobFile {
-    return { path: this.pathOf(digest), hash: BigInt(`0x${digest.slice(6, 22)}`) };
   }
 
   override readInto(digest: Digest, target: Uint8Array, offset: number, room: number): number {

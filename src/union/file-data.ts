@@ -1,4 +1,4 @@
-import { type BlobFile, type BlobStore, type Content, type Digest, putChunk } from '../store/index.js';
+import { type BlobStore, type Content, type Digest, putChunk } from '../store/index.js';
 
 /**
  * The bytes of a file in a container's upper layer: the chunks of the lower file it was copied up
@@ -86,25 +86,8 @@ function chunkBytes(store: BlobStore, chunk: Chunk): Uint8Array | undefined {
   return out;
 }
 
-/** A whole stored chunk left for the caller to read: its blob file and its place in the target. */
-export interface DeferredChunk extends BlobFile {
-  at: number;
-  length: number;
-}
-
-/**
- * Copies bytes [offset, offset+length) of the file into target; returns how many there were.
- * With `deferred`, whole chunks stored as files of their own are not read but listed there.
- */
-export function readFileData(
-  store: BlobStore,
-  data: FileData,
-  offset: number,
-  length: number,
-  target: Uint8Array,
-  targetOffset = 0,
-  deferred?: DeferredChunk[],
-): number {
+/** Copies bytes [offset, offset+length) of the file into target; returns how many there were. */
+export function readFileData(store: BlobStore, data: FileData, offset: number, length: number, target: Uint8Array, targetOffset = 0): number {
   const end = Math.min(data.size, offset + length);
   for (let at = offset; at < end; ) {
     const index = Math.floor(at / data.chunkSize);
@@ -112,17 +95,10 @@ export function readFileData(
     const take = Math.min(end - at, data.chunkSize - from);
     const chunk = chunkAt(data, index);
     const destination = targetOffset + at - offset;
-    const whole = from === 0 && take === chunkLength(data, index);
-    const file = deferred && whole && typeof chunk === 'string' ? store.fileOf?.(chunk) : undefined;
-    if (file) {
-      deferred!.push({ ...file, at: destination, length: take });
-      at += take;
-      continue;
-    }
     // A whole stored chunk goes straight into the target (a short blob reads as zeros after it).
-    const read = typeof chunk === 'string' && from === 0 ? store.readInto(chunk, target, destination, take) : -1;
-    if (read >= 0) {
-      target.fill(0, destination + read, destination + take);
+    const whole = typeof chunk === 'string' && from === 0 ? store.readInto(chunk, target, destination, take) : -1;
+    if (whole >= 0) {
+      target.fill(0, destination + whole, destination + take);
       at += take;
       continue;
     }

@@ -4,7 +4,6 @@ import { type BlobStore, DEFAULT_CHUNK_SIZE } from '../store/index.js';
 import { nowNs } from './clock.js';
 import { CowMap } from './cow-map.js';
 import {
-  type DeferredChunk,
   cloneFileData,
   fileDataFrom,
   flushFileData,
@@ -199,16 +198,13 @@ export class UnionView {
     return this.inode(ino).xattrs;
   }
 
-  /**
-   * Reads up to `length` bytes at `position` into `target`; returns how many were read. With
-   * `deferred`, whole chunks stored as files are listed there for the caller to read instead.
-   */
-  read(ino: number, position: number, length: number, target: Uint8Array, targetOffset = 0, deferred?: DeferredChunk[]): number {
+  /** Reads up to `length` bytes at `position` into `target`; returns how many were read. */
+  read(ino: number, position: number, length: number, target: Uint8Array, targetOffset = 0): number {
     const inode = this.inode(ino);
     if (inode.kind === 'dir') throw new ErrnoError('EISDIR');
     if (inode.kind !== 'file') throw new ErrnoError('EINVAL');
     const data = 'data' in inode ? inode.data : fileDataFrom(inode.content, ino);
-    return readFileData(this.store, data, position, length, target, targetOffset, deferred);
+    return readFileData(this.store, data, position, length, target, targetOffset);
   }
 
   readAll(ino: number): Uint8Array {

@@ -17,14 +17,6 @@ export interface FuseDevice {
   close(fd: number): number;
   /** Writes a notification on a worker thread (the kernel may hold it until requests are answered). */
   notify(fd: number, message: Buffer): number;
-  /**
-   * Answers a READ on a worker thread: reads each file into its place in `body` (layout: place and
-   * length per path), checks its xxh64, writes header and body. `done(errno, index)`: 0 once
-   * written, else what went wrong with paths[index] (ENOENT, EIO, EFBIG), nothing written.
-   */
-  replyFromFiles(fd: number, header: Buffer, body: Buffer, paths: string[], layout: Float64Array, hashes: BigUint64Array, done: (errno: number, index: number) => void): void;
-  /** xxh64 of the bytes, as the addon computes it. */
-  hash(bytes: Buffer): bigint;
 }
 
 let device: FuseDevice | Error | undefined;

@@ -17,14 +17,6 @@ export interface AttrChanges {
   mtime?: bigint | 'now';
 }
 
-/** Bytes of a reply that are a whole file: read at `at`, `length` long (zeros past the file's end), with this xxh64. */
-export interface FilePart {
-  path: string;
-  hash: bigint;
-  at: number;
-  length: number;
-}
-
 /** A change made behind the kernel's back: an inode, or what a name in a directory stands for. */
 export type NodeChange = { node: number; parent?: undefined; name?: undefined } | { node?: undefined; parent: number; name: string };
 
@@ -62,12 +54,8 @@ export interface NodeOps {
   retain(node: number): void;
   /** The kernel let go of its last reference. */
   forget(node: number): void;
-  /**
-   * Reads into `target` at `offset`: the bytes read. Parts that are whole files on disk (blobs of
-   * a directory store) may be left out of `target` and listed in `deferred` instead: the session
-   * reads and verifies them on a worker thread.
-   */
-  read(node: number, position: number, length: number, target: Buffer, offset: number, deferred?: FilePart[]): number;
+  /** Reads into `target` at `offset`: the bytes read. */
+  read(node: number, position: number, length: number, target: Buffer, offset: number): number;
   write(node: number, position: number, bytes: Buffer): number;
   /** fsync of a file or a directory: what a program wrote must survive a crash. */
   fsync(node: number): void;

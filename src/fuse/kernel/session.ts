@@ -1,7 +1,7 @@
 import { ErrnoError, errnoCode, errnoNumber } from '../../errno.js';
 import { type FuseDevice, fuseDevice } from './native.js';
 import { resumeAt } from './listing.js';
-import type { AttrChanges, Caller, FilePart, NodeChange, NodeOps } from './node-ops.js';
+import type { AttrChanges, Caller, NodeChange, NodeOps } from './node-ops.js';
 import {
   ATTR_OUT,
   type Attr,
@@ -50,7 +50,6 @@ const STATFS = { blocks: 2 ** 31, bfree: 2 ** 30, bavail: 2 ** 30, files: 2 ** 3
 const EAGAIN = 11;
 const EINTR = 4;
 const ENOENT = 2;
-const EFBIG = errnoNumber('EFBIG');
 const ENOSYS = errnoNumber('ENOSYS');
 const ENODATA = errnoNumber('ENODATA');
 const ERANGE = errnoNumber('ERANGE');
@@ -372,8 +371,10 @@ export class Session {
         return this.fail(ENOSYS);
       case Op.CREATE:
         return this.entryReply(ops.create(node, this.string(at + 16)[0], args.getUint32(at + 4, true), caller()), true);
-      case Op.READ:
-        return this.read(node);
+      case Op.READ: {
+        const size = Math.min(args.getUint32(at + 16, true), MAX_WRITE);
+        return this.reply(ops.read(node, getU64(args, at + 8), size, this.output, OUT_HEADER));
+      }
       case Op.WRITE: {
         const size = args.getUint32(at + 16, true);
         const data = this.input.subarray(at + 40, at + 40 + size);
@@ -444,48 +445,6 @@ export class Session {
     out.setUint16(OUT_HEADER + 28, MAX_WRITE / 4096, true); // max_pages
     this.reply(INIT_OUT);
     this.ready();
-  }
-
-  /**
-   * A READ: bytes in memory are copied here; whole blob files are read, verified and sent by a
-   * worker thread while this one goes on with the next request (the kernel's read-ahead asks for
-   * several ranges at once).
-   */
-  private read(node: number): void {
-    const { in: args } = this;
-    const size = Math.min(args.getUint32(IN_HEADER + 16, true), MAX_WRITE);
-    const position = getU64(args, IN_HEADER + 8);
-    const files: FilePart[] = [];
-    const length = this.ops.read(node, position, size, this.output, OUT_HEADER, files);
-    if (files.length === 0) return void this.reply(length);
-    const body = Buffer.allocUnsafe(length);
-    const fromFiles = files.reduce((sum, file) => sum + file.length, 0);
-    if (fromFiles < length) this.output.copy(body, 0, OUT_HEADER, OUT_HEADER + length);
-    const header = Buffer.allocUnsafe(OUT_HEADER);
-    header.writeUInt32LE(OUT_HEADER + length, 0);
-    header.writeInt32LE(0, 4);
-    this.input.copy(header, 8, 8, 16);
-    const layout = new Float64Array(files.flatMap((file) => [file.at - OUT_HEADER, file.length]));
-    const hashes = BigUint64Array.from(files, (file) => file.hash);
-    this.device.replyFromFiles(this.fd, header, body, files.map((file) => file.path), layout, hashes, (errno, index) => {
-      if (errno === 0 || this.fd < 0) return;
-      try {
-        // A blob longer than its place: the store's own read knows what to do with it.
-        if (errno === EFBIG) {
-          const read = this.ops.read(node, position, size, this.output, OUT_HEADER);
-          header.writeUInt32LE(OUT_HEADER + read, 0);
-          return void this.device.write(this.fd, header, this.output.subarray(OUT_HEADER, OUT_HEADER + read));
-        }
-        // A blob missing or not what its digest says: never wrong bytes, an I/O error.
-        const what = errno === ENOENT ? 'missing' : 'corrupt or unreadable';
-        throw new Error(`blob file ${files[index]?.path} is ${what} (errno ${errno})`);
-      } catch (error) {
-        if (!(error instanceof ErrnoError)) this.options.onError(error, 'read', node);
-      }
-      header.writeUInt32LE(OUT_HEADER, 0);
-      header.writeInt32LE(-EIO, 4);
-      this.device.write(this.fd, header);
-    });
   }
 
   private setattr(node: number): void {
