@@ -52,6 +52,12 @@ export class Daemon {
     });
   }
 
+  /** The blob files of the daemon's store. */
+  blobFiles(): string[] {
+    const blobs = path.join(this.state, 'store', 'blobs');
+    return fs.readdirSync(blobs).flatMap((fan) => fs.readdirSync(path.join(blobs, fan)).map((name) => path.join(blobs, fan, name)));
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null) return;

@@ -17,6 +17,9 @@ const fixture = [
     '/var/lib/hard': 'shared inode',
     '/var/lib/hard2': { kind: 'link', target: '/var/lib/hard' },
     '/src/main.c': '#include <stdio.h>\nint main(void) { printf("compiled on layerfs\\n"); return 0; }\n',
+    // Read by one test only, after it has damaged the blobs on disk.
+    '/data/intact': 'i'.repeat(150_000),
+    '/data/damaged': 'd'.repeat(150_000),
   },
   { '/usr/share/doc/extra': 'from the second layer\n', '/etc/hosts': '127.0.0.1 localhost layerfs\n' },
 ] as const;
@@ -139,6 +142,17 @@ os.close(fd)
     expect(sh(mnt, 'cd repo && git log --format=%s')).toBe('second\nfirst\n');
     expect(sh(mnt, `python3 -c "import sqlite3; print(sqlite3.connect('data.db').execute('select count(*) from t').fetchone()[0])"`).trim()).toBe('2000');
     expect(fs.statSync(path.join(mnt, 'var/lib/hard')).ino).toBe(fs.statSync(path.join(mnt, 'var/lib/hard2')).ino);
+  });
+
+  it('a blob damaged on disk is an I/O error, never wrong bytes', async () => {
+    // Every chunk of /data/damaged (64 KiB of 'd', and the 21,072-byte tail) gets other bytes.
+    for (const file of daemon.blobFiles()) {
+      const bytes = fs.readFileSync(file);
+      if (bytes.length > 0 && bytes.every((byte) => byte === 0x64)) fs.writeFileSync(file, Buffer.alloc(bytes.length, 0x78));
+    }
+    expect(await fs.promises.readFile(path.join(mnt, 'data/intact'), 'utf8')).toBe('i'.repeat(150_000));
+    await expect(fs.promises.readFile(path.join(mnt, 'data/damaged'))).rejects.toMatchObject({ code: 'EIO' });
+    expect(daemon.log).toMatch(/corrupt/);
   });
 
   it('data a program fsynced survives SIGKILL of the daemon', async () => {
