@@ -106,9 +106,11 @@ export class Session {
     this.stopObserving = ops.observe(this.changed);
   }
 
-  /** Mounts `ops` at `mountpoint`; resolves once the kernel has initialized the connection. */
-  static async mount(mountpoint: string, ops: NodeOps, options: SessionOptions): Promise<Session> {
-    const device = fuseDevice();
+  /**
+   * Mounts `ops` at `mountpoint`; resolves once the kernel has initialized the connection.
+   * `device` is the native addon; tests pass a stand-in that plays the kernel.
+   */
+  static async mount(mountpoint: string, ops: NodeOps, options: SessionOptions, device: FuseDevice | Error = fuseDevice()): Promise<Session> {
     if (device instanceof Error) throw device;
     const flags = ['default_permissions', ...(options.allowOther ? ['allow_other'] : [])];
     const fd = device.mount(mountpoint, 'layerfs', flags.join(','));
