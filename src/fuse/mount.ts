@@ -44,8 +44,13 @@ function backendOf(options: MountOptions): 'kernel' | 'fuse-native' {
   if (options.backend) return options.backend;
   const env = process.env.LAYERFS_FUSE_BACKEND;
   if (env === 'kernel' || env === 'fuse-native') return env;
-  return fuseDevice() instanceof Error ? 'fuse-native' : 'kernel';
+  const device = fuseDevice();
+  if (!(device instanceof Error)) return 'kernel';
+  if (!warned) console.warn(`layerfs: mounting through fuse-native, slower and with times in milliseconds: ${device.message}`);
+  warned = true;
+  return 'fuse-native';
 }
+let warned = false;
 
 async function start(mountpoint: string, ops: NodeOps, options: MountOptions): Promise<FuseMount> {
   const session = await Session.mount(mountpoint, ops, {
