@@ -41,7 +41,8 @@ export function setxattrFlag(name: string, flags: number): 'create' | 'replace' 
 /**
  * Where the kernel's directories are: the view changes names by path, the kernel names a
  * directory by inode. A directory has one name, so its parent and name are remembered when the
- * kernel learns of it (lookup, mkdir, readdirplus) and moved with renames.
+ * kernel learns of it (lookup, mkdir, readdirplus), moved with renames and dropped when the kernel
+ * forgets it.
  */
 class DirectoryPaths {
   private readonly places = new Map<number, { parent: number; name: string }>();
@@ -144,7 +145,11 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     // The kernel's references keep an inode as an open file would: unlinked, it stays readable
     // through descriptors still open on it, and its changes are stored when it is let go.
     retain: (node) => view.open(node),
-    forget: (node) => view.close(node),
+    forget(node) {
+      // A directory the kernel let go of has no child it still holds: its place is not needed.
+      paths.forget(node);
+      view.close(node);
+    },
     read: (node, position, length, target, offset) => view.read(node, position, length, target, offset),
     write: (node, position, bytes) => view.write(node, position, bytes),
     fsync() {
