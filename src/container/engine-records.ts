@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LayerId } from '../layer/index.js';
 import { type Digest, isDigest } from '../store/index.js';
-import { removeFileDurably, writeFileAtomic } from './atomic-file.js';
+import { removeFileDurably, writeFileAtomic } from '../durable-file.js';
 import { EngineError, checkName } from './engine-error.js';
 
 /** `<store>/images/<name>.json`: a named stack of layers. */
@@ -102,7 +102,7 @@ export class RecordFolder<T extends { name: string }> {
 
   put(record: T): void {
     this.beforeWrite();
-    writeFileAtomic(this.fileOf(record.name), `${JSON.stringify(record, null, 2)}\n`, this.durable);
+    writeFileAtomic(this.fileOf(record.name), `${JSON.stringify(record, null, 2)}\n`, { durable: this.durable });
   }
 
   remove(name: string): void {

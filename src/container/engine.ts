@@ -4,12 +4,11 @@ import { type ImageImportOptions, importImage } from '../image/import.js';
 import { Layer, type LayerId, layerFromFs, layerFromTar } from '../layer/index.js';
 import { BlobError, DirBlobStore, type GcResult, collectGarbage } from '../store/index.js';
 import { Image } from '../union/image.js';
-import { removeAbandoned, writeFileAtomic } from './atomic-file.js';
+import { removeAbandoned } from '../durable-file.js';
 import { Container } from './container.js';
 import { type DiskUsage, diskUsage } from './disk-usage.js';
 import { EngineError, checkName } from './engine-error.js';
 import { type ContainerRecord, type ImageRecord, RecordFolder } from './engine-records.js';
-import { isAlive } from '../pid.js';
 import { type LockHolder, LockFile, type LockPurpose } from './lock-file.js';
 import { type HeldLock, StoreLocks } from './store-locks.js';
 import { prepareStoreDir } from './store-marker.js';
@@ -90,7 +89,7 @@ export class Engine {
     const engine = new Engine(root, options);
     for (const folder of ['images', 'containers', 'locks']) {
       fs.mkdirSync(path.join(root, folder), { recursive: true });
-      removeAbandoned(path.join(root, folder), isAlive);
+      removeAbandoned(path.join(root, folder));
     }
     return engine;
   }

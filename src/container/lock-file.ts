@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { threadId } from 'node:worker_threads';
+import { tempPath } from '../durable-file.js';
 import { isAlive } from '../pid.js';
 
 /** Who holds a lock file: its content. */
@@ -17,8 +17,6 @@ export interface LockHolder {
 
 /** What a new holder says about itself. */
 export type LockPurpose = Pick<LockHolder, 'what' | 'mountpoint'>;
-
-let counter = 0;
 
 /**
  * An exclusive lock held by a process as a file whose content names it. Taking it is atomic
@@ -82,7 +80,7 @@ export class LockFile {
 
 /** Creates `file` with `content` atomically; false when it exists. */
 function linkNew(file: string, content: string): boolean {
-  const tmp = path.join(path.dirname(file), `.${process.pid}-${threadId}-${counter++}.tmp`);
+  const tmp = tempPath(path.dirname(file));
   fs.writeFileSync(tmp, content);
   try {
     fs.linkSync(tmp, file);

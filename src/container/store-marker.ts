@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../durable-file.js';
 import { EngineError } from './engine-error.js';
 
 const FORMAT = 1;
@@ -26,7 +26,7 @@ export function prepareStoreDir(root: string, durable: boolean): void {
       if (entries.length > 0) {
         throw new EngineError('EINVAL', `${root} is not a layerfs store (it has no ${MARKER} and is not empty); choose a new or empty directory`);
       }
-      writeFileAtomic(marker, `${JSON.stringify({ format: FORMAT })}\n`, durable);
+      writeFileAtomic(marker, `${JSON.stringify({ format: FORMAT })}\n`, { durable });
       return;
     }
     let format: unknown;

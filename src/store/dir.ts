@@ -1,18 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { threadId } from 'node:worker_threads';
 import { BaseBlobStore, type BlobStoreOptions } from './blob-store.js';
 import { type Digest, isDigest } from './digest.js';
 import { BlobError } from './errors.js';
-import { isAlive } from '../pid.js';
+import { PendingSyncs, removeAbandoned, writeFileAtomic } from '../durable-file.js';
 
 /**
- * Blobs as files under `<root>/blobs/<2 hex>/<digest>`. A put writes a temporary file, fsyncs
- * it, renames it into place and fsyncs the folder: a crash leaves either no blob or the whole
- * blob, never a torn one (in batch mode the fsyncs wait for `sync()`; a blob torn by a power
- * loss before it is referenced is found by its digest and rewritten by the next put). Leftover temporary files are removed when the store is opened.
+ * Blobs as files under `<root>/blobs/<2 hex>/<digest>`, each written atomically and durably
+ * (writeFileAtomic, its temporary file in `<root>/tmp`): a crash leaves either no blob or the
+ * whole blob, never a torn one (in batch mode the fsyncs wait for `sync()`; a blob torn by a
+ * power loss before it is referenced is found by its digest and rewritten by the next put).
  * Temporary names carry the process id and thread id, so several processes and worker threads
- * can share one store.
+ * can share one store; those of dead writers are removed when the store is opened.
  */
 export interface DirBlobStoreOptions extends BlobStoreOptions {
   /** fsync each blob and its folder (default true); off only for scratch stores and benchmarks. */
@@ -30,9 +29,8 @@ export class DirBlobStore extends BaseBlobStore {
   private readonly blobDir: string;
   private readonly tmpDir: string;
   private readonly durable: boolean;
-  private readonly batch: boolean;
-  /** Blob files and folders written since the last sync, in batch mode. */
-  private readonly unsynced = new Set<string>();
+  /** In batch mode, the blob files and folders written since the last sync. */
+  private readonly pending: PendingSyncs | undefined;
   private readonly recent = new Map<Digest, Uint8Array>();
 
   constructor(root: string, options?: DirBlobStoreOptions) {
@@ -41,22 +39,10 @@ export class DirBlobStore extends BaseBlobStore {
     this.blobDir = path.join(root, 'blobs');
     this.tmpDir = path.join(root, 'tmp');
     this.durable = options?.durable ?? true;
-    this.batch = options?.batch ?? false;
+    this.pending = this.durable && options?.batch ? new PendingSyncs() : undefined;
     fs.mkdirSync(this.blobDir, { recursive: true });
     fs.mkdirSync(this.tmpDir, { recursive: true });
-    this.removeAbandonedTemporaries();
-  }
-
-  /**
-   * Temporary files of processes that died mid-put. Those of live processes are left alone, ours
-   * included: another worker thread of this process may be writing one right now.
-   */
-  private removeAbandonedTemporaries(): void {
-    for (const name of fs.readdirSync(this.tmpDir)) {
-      const pid = Number(name.split('-')[0]);
-      if (isAlive(pid)) continue;
-      fs.rmSync(path.join(this.tmpDir, name), { force: true });
-    }
+    removeAbandoned(this.tmpDir);
   }
 
   pathOf(digest: Digest): string {
@@ -137,54 +123,25 @@ export class DirBlobStore extends BaseBlobStore {
 
   protected writeRaw(digest: Digest, bytes: Uint8Array): void {
     const target = this.pathOf(digest);
-    const folder = path.dirname(target);
-    fs.mkdirSync(folder, { recursive: true });
-    const tmp = path.join(this.tmpDir, `${process.pid}-${threadId}-${tmpCounter++}`);
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      // write(2) may write less than asked (Linux stops near 2 GiB).
-      for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at);
-      if (this.durable && !this.batch) fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, target);
-    if (this.durable && !this.batch) syncPath(folder);
-    if (this.durable && this.batch) this.unsynced.add(target).add(folder);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    writeFileAtomic(target, bytes, { durable: this.durable, pending: this.pending, tempDir: this.tmpDir });
   }
 
   protected override reused(digest: Digest): void {
     // Another process may have written it in batch mode and not synced yet: our record will name
     // it, so our sync must cover it.
-    if (this.durable && this.batch) {
-      const target = this.pathOf(digest);
-      this.unsynced.add(target).add(path.dirname(target));
-    }
+    this.pending?.add(this.pathOf(digest));
   }
 
   /** Makes every blob written so far durable (a no-op unless `batch` deferred some fsyncs). */
   sync(): void {
-    for (const file of this.unsynced) syncPath(file);
-    this.unsynced.clear();
+    this.pending?.sync();
   }
 }
 
 const ONE_BYTE = new Uint8Array(1);
 /** Blobs kept by get() for a reader that comes back for the rest of a chunk. */
 const RECENT_BLOBS = 8;
-
-/** Shared by every store of this thread: two stores on one root must not pick the same name. */
-let tmpCounter = 0;
-
-function syncPath(file: string): void {
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ENOENT';
