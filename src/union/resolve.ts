@@ -18,6 +18,8 @@ export interface Resolved {
   ino: number;
   /** The directories walked to reach it, root first: a rename checks them for cycles. */
   ancestors: number[];
+  /** The names from the root to it: its canonical path (no symlink, `.` or `..`), as realpath answers. */
+  names: string[];
 }
 
 export interface ParentOptions extends ResolveOptions {
@@ -62,6 +64,7 @@ export function walk(view: Resolvable, path: string, options: ResolveOptions): R
   const pending = namesOf(path);
   const mustBeDir = path.endsWith('/');
   const stack = [ROOT_INO];
+  const names: string[] = [];
   let links = 0;
   while (pending.length > 0) {
     const name = pending.shift()!;
@@ -69,7 +72,10 @@ export function walk(view: Resolvable, path: string, options: ResolveOptions): R
     if (view.kindOf(dir) !== 'dir') return 'ENOTDIR';
     if (name === '.') continue;
     if (name === '..') {
-      if (stack.length > 1) stack.pop();
+      if (stack.length > 1) {
+        stack.pop();
+        names.pop();
+      }
       continue;
     }
     if (Buffer.byteLength(name) > NAME_MAX) return 'ENAMETOOLONG';
@@ -79,15 +85,19 @@ export function walk(view: Resolvable, path: string, options: ResolveOptions): R
     if (view.kindOf(child) === 'symlink' && (!last || options.follow || mustBeDir)) {
       if (++links > MAX_LINKS) return 'ELOOP';
       const target = view.readlink(child);
-      if (target.startsWith('/')) stack.length = 1;
+      if (target.startsWith('/')) {
+        stack.length = 1;
+        names.length = 0;
+      }
       pending.unshift(...namesOf(target));
       continue;
     }
     stack.push(child);
+    names.push(name);
   }
   const ino = stack.pop()!;
   if (mustBeDir && view.kindOf(ino) !== 'dir') return 'ENOTDIR';
-  return { ino, ancestors: stack };
+  return { ino, ancestors: stack, names };
 }
 
 /**
