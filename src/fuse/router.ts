@@ -16,7 +16,13 @@ const ROOT = 1;
  */
 export function routerOps(resolve: (name: string) => UnionView | undefined, names: () => string[], opsOf: (view: UnionView) => NodeOps): NodeOps {
   const slots = new Map<string, number>();
-  const tables: { name: string; view: UnionView; ops: NodeOps; stop?: () => void }[] = [];
+  const tables = new Map<number, { view: UnionView; ops: NodeOps; stop?: () => void }>();
+  /** A container's slot, given on first mention (a listing names it before anyone opens it). */
+  const slotNumber = (name: string) => {
+    let slot = slots.get(name);
+    if (slot === undefined) slots.set(name, (slot = slots.size + 1));
+    return slot;
+  };
   let listener: ((change: NodeChange) => void) | undefined;
   /** Passes a container's changes on in the mount's inode numbers. */
   const watch = (slot: number, ops: NodeOps) => {
@@ -29,24 +35,23 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
     const now = BigInt(Date.now()) * 1_000_000n;
     return { ino: ROOT, mode: 0o40555, nlink: 2, uid: 0, gid: 0, rdev: 0, size: 4096, blocks: 8, atime: now, mtime: now, ctime: now };
   };
-  /** The slot of a container, given one on first use (its view opened). */
+  /** The slot of a container whose view is open (opened now if need be), or undefined. */
   const slotOf = (name: string): number | undefined => {
-    const known = slots.get(name);
     const view = resolve(name);
     if (!view) return undefined;
-    if (known !== undefined && tables[known - 1]!.view === view) return known;
-    const slot = known ?? tables.length + 1;
+    const slot = slotNumber(name);
+    const known = tables.get(slot);
+    if (known?.view === view) return slot;
+    known?.stop?.();
     const ops = opsOf(view);
-    tables[slot - 1]?.stop?.();
-    tables[slot - 1] = { name, view, ops, stop: watch(slot, ops) };
-    slots.set(name, slot);
+    tables.set(slot, { view, ops, stop: watch(slot, ops) });
     return slot;
   };
   const outer = (slot: number, attr: Attr): Attr => ({ ...attr, ino: slot * SLOT + attr.ino });
   /** The container of an inode number and its own number there; EPERM for the root. */
   const split = (node: number): [number, NodeOps, number] => {
     const slot = Math.floor(node / SLOT);
-    const table = tables[slot - 1];
+    const table = tables.get(slot);
     if (slot === 0) throw new ErrnoError(node === ROOT ? 'EPERM' : 'ENOENT');
     if (!table) throw new ErrnoError('ESTALE');
     return [slot, table.ops, node - slot * SLOT];
@@ -65,7 +70,7 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
         return attr && outer(slot, attr);
       }
       const slot = slotOf(name);
-      return slot === undefined ? undefined : outer(slot, tables[slot - 1]!.ops.getattr(ROOT));
+      return slot === undefined ? undefined : outer(slot, tables.get(slot)!.ops.getattr(ROOT));
     },
     getattr(node) {
       if (node === ROOT) return rootAttr();
@@ -142,7 +147,7 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
         return listing([
           { name: '.', ino: ROOT, mode: 0o40555 },
           { name: '..', ino: ROOT, mode: 0o40555 },
-          ...names().map((name) => ({ name, ino: (slots.get(name) ?? 0) * SLOT + ROOT, mode: 0o40755 })),
+          ...names().map((name) => ({ name, ino: slotNumber(name) * SLOT + ROOT, mode: 0o40755 })),
         ]);
       }
       const [slot, ops, ino] = split(node);
@@ -180,10 +185,10 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
     // Containers opened later are observed as they are opened.
     observe(observer) {
       listener = observer;
-      tables.forEach((table, index) => (table.stop = watch(index + 1, table.ops)));
+      for (const [slot, table] of tables) table.stop = watch(slot, table.ops);
       return () => {
         listener = undefined;
-        for (const table of tables) table.stop?.();
+        for (const table of tables.values()) table.stop?.();
       };
     },
   };
