@@ -54,7 +54,8 @@ export class UnionView {
   private changes = 0;
   private readonly openCounts = new Map<number, number>();
   private readonly dirtyFiles = new Set<number>();
-  private readonly observers = new Set<(change: ViewChange) => void>();
+  /** Made by the first observe(): a container nobody watches costs no Set. */
+  private observers: Set<(change: ViewChange) => void> | undefined;
 
   constructor(image: Image, store: BlobStore, options: UnionViewOptions = {}, state?: UpperState) {
     this.image = image;
@@ -75,12 +76,13 @@ export class UnionView {
    * returns the function that stops it.
    */
   observe(observer: (change: ViewChange) => void): () => void {
-    this.observers.add(observer);
-    return () => this.observers.delete(observer);
+    const observers = (this.observers ??= new Set());
+    observers.add(observer);
+    return () => observers.delete(observer);
   }
 
   private report(change: ViewChange): void {
-    for (const observer of this.observers) observer(change);
+    for (const observer of this.observers ?? []) observer(change);
   }
 
   /** A number that grows with every change: equal numbers mean nothing changed in between. */
@@ -226,7 +228,7 @@ export class UnionView {
   protected own(ino: number): UpperInode {
     if (this.readOnly) throw new ErrnoError('EROFS');
     this.changes++;
-    if (this.observers.size > 0) this.report({ ino });
+    if (this.observers?.size) this.report({ ino });
     const owned = this.upper.getOwn(ino);
     if (owned) return owned;
     const shared = this.upper.get(ino);
@@ -289,7 +291,7 @@ export class UnionView {
     const ino = this.nextIno++;
     this.upper.set(ino, make(nowNs(), parent, name));
     parent.entries.set(name, ino);
-    if (this.observers.size > 0) this.report({ dir, name });
+    if (this.observers?.size) this.report({ dir, name });
     this.touch(parent);
     return ino;
   }
@@ -333,7 +335,7 @@ export class UnionView {
     this.touch(inode, false);
     const parent = this.ownDir(dir);
     parent.entries.set(name, ino);
-    if (this.observers.size > 0) this.report({ dir, name });
+    if (this.observers?.size) this.report({ dir, name });
     this.touch(parent);
     return ino;
   }
@@ -343,7 +345,7 @@ export class UnionView {
     const parent = this.ownDir(dir);
     if (this.image.lookup(parent.lowers, name) !== undefined) parent.entries.set(name, WHITEOUT);
     else parent.entries.delete(name);
-    if (this.observers.size > 0) this.report({ dir, name });
+    if (this.observers?.size) this.report({ dir, name });
     this.touch(parent);
   }
 
@@ -414,7 +416,7 @@ export class UnionView {
     if (replaced !== undefined) this.dropLink(replaced);
     const parent = this.ownDir(target.dir);
     parent.entries.set(target.name, ino);
-    if (this.observers.size > 0) this.report({ dir: target.dir, name: target.name });
+    if (this.observers?.size) this.report({ dir: target.dir, name: target.name });
     this.touch(parent);
   }
 
