@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type ImageImportOptions, importImage } from '../image/import.js';
-import { Layer, type LayerId, layerFromFs, layerFromTar } from '../layer/index.js';
+import { layerFromTar } from '../image/layer-from-tar.js';
+import { Layer, type LayerId, layerFromFs } from '../layer/index.js';
 import { BlobError, DirBlobStore, type GcResult, collectGarbage } from '../store/index.js';
 import { Image } from '../union/image.js';
 import { removeAbandoned } from '../durable-file.js';

@@ -16,6 +16,7 @@ export { ImageError, type ImageErrorCode } from './errors.js';
 export { type OciDigest, isOciDigest, sha256 } from './digest.js';
 export { type Compression, gzip, gunzip } from './compression.js';
 export { WHITEOUT_PREFIX, OPAQUE_MARKER, ociMemberRole } from './whiteout.js';
+export { layerFromTar, memberPath, type FromTarOptions, type MemberRole } from './layer-from-tar.js';
 export { type LayerBlob, type LayerImportOptions, DEFAULT_MAX_LAYER_SIZE, importLayer } from './layer-import.js';
 export { type ImageFormat, type ImageImportOptions, type ImportedImage, type ImportedBlob, importImage } from './import.js';
 export { type LayerExportOptions, layerTarEntries, layerTar, layerTarGzip } from './layer-export.js';

@@ -1,4 +1,5 @@
-import { type Layer, layerFromTar } from '../layer/index.js';
+import type { Layer } from '../layer/index.js';
+import { layerFromTar } from './layer-from-tar.js';
 import type { BlobStore } from '../store/index.js';
 import { type Compression, gunzip, limitSize, peek, sniffCompression } from './compression.js';
 import { type OciDigest, Tally } from './digest.js';

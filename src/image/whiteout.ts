@@ -1,5 +1,6 @@
 import { TarError, type TarHeader } from './tar.js';
-import { type MemberRole, invalidName } from '../layer/index.js';
+import { invalidName } from '../layer/index.js';
+import type { MemberRole } from './layer-from-tar.js';
 
 /**
  * OCI whiteouts (image-spec layer.md, from AUFS): `.wh.NAME` hides NAME in lower layers and

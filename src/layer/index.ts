@@ -12,5 +12,4 @@ export { encodeLayer, decodeLayer } from './encode.js';
 export { FormatError } from './codec.js';
 export { layerFromSpec, type LayerSpec, type SpecEntry } from './from-spec.js';
 export { layerFromFs, type ReadableFs, type FromFsOptions } from './from-fs.js';
-export { layerFromTar, memberPath, type FromTarOptions, type MemberRole } from './from-tar.js';
 export { makedev, devMajor, devMinor } from './dev.js';

@@ -1,11 +1,7 @@
 import { ErrnoError } from '../errno.js';
-// The tar module itself, not image/index.js: image will import layer, and must not loop back.
-import { type ReadTarOptions, TarError, type TarHeader, type TarSource, readTar } from '../image/tar.js';
+import { type Layer, LayerBuilder, type LayerBuilderOptions, type Meta, PATH_MAX, makedev } from '../layer/index.js';
 import { type BlobStore, type Content, ContentWriter, DEFAULT_CHUNK_SIZE } from '../store/index.js';
-import { LayerBuilder, type LayerBuilderOptions } from './builder.js';
-import { makedev } from './dev.js';
-import { type Meta, PATH_MAX } from './inode.js';
-import type { Layer } from './layer.js';
+import { type ReadTarOptions, TarError, type TarHeader, type TarSource, readTar } from './tar.js';
 
 /**
  * What a member means when its name is not just a path. Image import gives OCI whiteout names
