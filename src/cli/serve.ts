@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Container, Engine, HeldLock } from '../container/index.js';
+import { type Container, type Engine, EngineError, type HeldLock } from '../container/index.js';
 import { type FuseMount, cleanStaleMount, lazyUnmount, mountContainer, mountMany } from '../fuse/index.js';
 import { isMountPoint } from './mountinfo.js';
 
@@ -27,10 +27,10 @@ export async function serveContainer(engine: Engine, name: string, mountpoint: s
   const resolved = await prepareMountpoint(mountpoint, options.log);
   return withLocks([() => engine.lockMountpoint(resolved, `serving container ${name}`), () => engine.lock(name, { what: 'mounted', mountpoint: resolved })], async () => {
     const container = engine.openContainer(name);
-    const save = () => engine.saveContainer(name, container);
+    const save = (waitMs?: number) => engine.saveContainer(name, container, { waitMs });
     const mount = await mountContainer(container, resolved, {
       // A failed save must fail the program's fsync (EIO), not pass silently.
-      onSync: save,
+      onSync: () => save(),
       onError: (error, op, at) => options.log(`layerfs: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),
       allowOther: options.allowOther,
       debug: options.debug,
@@ -73,12 +73,12 @@ export async function serveAll(engine: Engine, mountpoint: string, options: Serv
       return undefined;
     }
   };
-  const saveAll = () => {
-    for (const [name, { container }] of open) engine.saveContainer(name, container);
+  const saveAll = (waitMs?: number) => {
+    for (const [name, { container }] of open) engine.saveContainer(name, container, { waitMs });
   };
   return withLocks([() => engine.lockMountpoint(resolved, 'serving all containers')], async () => {
     const mount = await mountMany(resolve, names, resolved, {
-      onSync: saveAll,
+      onSync: () => saveAll(),
       onError: (error, op, at) => options.log(`layerfs: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),
       allowOther: options.allowOther,
       debug: options.debug,
@@ -96,7 +96,7 @@ export async function serveAll(engine: Engine, mountpoint: string, options: Serv
 /** Takes the locks in order, mounts, and wires saving and stopping; on failure lets go of everything. */
 async function withLocks(
   locks: (() => HeldLock)[],
-  start: () => Promise<{ mount: FuseMount; saveAll: () => unknown; release?: () => void }>,
+  start: () => Promise<{ mount: FuseMount; saveAll: (waitMs?: number) => unknown; release?: () => void }>,
   mountpoint: string,
   options: ServeOptions,
 ): Promise<Serving> {
@@ -113,14 +113,19 @@ async function withLocks(
     throw error;
   }
   const { mount, saveAll, release } = started;
-  const trySave = () => {
+  // The mount is served by this very thread: a timed save does not wait for another process's
+  // store lock (the mount would stop answering meanwhile) and tries again at the next tick; the
+  // saves on the way out wait.
+  const trySave = (waitMs?: number) => {
     try {
-      saveAll();
+      saveAll(waitMs);
     } catch (error) {
+      if (waitMs === 0 && isBusy(error)) return;
       options.log(`layerfs: saving failed (will retry): ${(error as Error).message}`);
     }
   };
-  const timer = setInterval(trySave, options.saveSeconds * 1000);
+  const saveWhenFree = () => trySave(0);
+  const timer = setInterval(saveWhenFree, options.saveSeconds * 1000);
   let stopped: Promise<void> | undefined;
   return {
     mountpoint,
@@ -139,7 +144,7 @@ async function withLocks(
             (problem: unknown) => (options.log(`layerfs: lazy unmount failed: ${(problem as Error).message}`), false),
           );
           if (detached && mount.closed) {
-            const saving = setInterval(trySave, options.saveSeconds * 1000);
+            const saving = setInterval(saveWhenFree, options.saveSeconds * 1000);
             await mount.closed;
             clearInterval(saving);
           }
@@ -149,6 +154,10 @@ async function withLocks(
         releaseAll();
       })()),
   };
+}
+
+function isBusy(error: unknown): boolean {
+  return error instanceof EngineError && error.code === 'EBUSY';
 }
 
 /** Checks the mount point, cleaning a mount left by a killed daemon (it answers ENOTCONN). */

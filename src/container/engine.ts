@@ -224,8 +224,9 @@ export class Engine {
    * Refused (EBUSY) while another process holds the container's lock: a save replaces the whole
    * upper layer, so it would overwrite a mount's changes (and the mount's next save ours). A
    * lock this process holds (a mount saving) is enough; a free lock is held for the save.
+   * `waitMs`: how long to wait for another process's store lock (EBUSY after it).
    */
-  saveContainer(name: string, container: Container): boolean {
+  saveContainer(name: string, container: Container, options: { waitMs?: number } = {}): boolean {
     // A container unchanged since its last save is not encoded again (a mount saves every few
     // seconds and on every fsync).
     const saved = this.savedChanges.get(container);
@@ -243,7 +244,7 @@ export class Engine {
       } finally {
         lock?.release();
       }
-    });
+    }, options.waitMs);
   }
 
   /** A copy of a container as last saved, in O(1): both records name the same upper blob. */

@@ -26,7 +26,7 @@ export class StoreLocks {
   ) {}
 
   /** Runs `work` holding the store lock, waiting up to waitMs for another process to let go. */
-  withStoreLock<T>(what: string, work: () => T): T {
+  withStoreLock<T>(what: string, work: () => T, waitMs = this.waitMs): T {
     if (this.depth > 0) {
       this.depth++;
       try {
@@ -35,9 +35,9 @@ export class StoreLocks {
         this.depth--;
       }
     }
-    const got = LockFile.acquire(path.join(this.folder, 'store.lock'), { what }, this.waitMs);
+    const got = LockFile.acquire(path.join(this.folder, 'store.lock'), { what }, waitMs);
     if (!(got instanceof LockFile)) {
-      throw new EngineError('EBUSY', `the store ${this.storeDir} is locked by pid ${got.pid} (${got.what}) for more than ${this.waitMs / 1000} s; try again, or stop that process if it hangs`);
+      throw new EngineError('EBUSY', `the store ${this.storeDir} is locked by pid ${got.pid} (${got.what}) for more than ${waitMs / 1000} s; try again, or stop that process if it hangs`);
     }
     this.depth = 1;
     try {

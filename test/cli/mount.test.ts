@@ -174,6 +174,33 @@ f.write('second half'); f.close()
     expect((await run('umount', mountpoint)).status).toBe(0);
   });
 
+  it('keeps answering while another process holds the store lock, and saves once it is free', async () => {
+    const { store, run, mountpoint } = await setup();
+    const pid = await mountDaemon(run, 'web', mountpoint, '--save-interval', '0.2');
+    // Another process holds the store lock (as a long commit would) until its stdin closes.
+    const lockFile = path.join(store, 'locks', 'store.lock');
+    const holder = spawn(process.execPath, ['--import', 'tsx', '-e', `
+      import('${path.resolve('src/container/lock-file.ts')}').then(({ LockFile }) => {
+        const lock = LockFile.tryAcquire(${JSON.stringify(lockFile)}, { what: 'holding the store for a test' });
+        console.log('held');
+        process.stdin.on('end', () => { lock.release(); process.exit(0); });
+        process.stdin.resume();
+      });`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => holder.stdout!.on('data', (data: Buffer) => data.toString().includes('held') && resolve()));
+    fs.writeFileSync(path.join(mountpoint, 'while-locked'), 'written while the store was locked');
+    // Several timed saves come and go; the mount must keep answering (it used to wait 30 s).
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const answered = await Promise.race([fs.promises.readdir(mountpoint).then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('frozen'), 10_000))]);
+    expect(answered).toBe('answered');
+    expect((await run('diff', 'web')).stdout).toBe('');
+    holder.stdin!.end();
+    await new Promise((resolve) => holder.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await run('diff', 'web')).stdout).toBe('A /while-locked\n');
+    expect((await run('umount', mountpoint)).status).toBe(0);
+    await exited(pid);
+  });
+
   it('--all serves every container as MOUNTPOINT/<name>/ from one process', async () => {
     const { run, mountpoint } = await setup('web', 'db');
     await mountDaemon(run, '--all', mountpoint);
