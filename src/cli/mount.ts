@@ -55,6 +55,8 @@ export const mountCommand: Command = {
       );
     };
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
+    // Unmounted by umount(8) or fusermount -u: save, let go of the locks and exit all the same.
+    void serving.closed?.then(stop);
     if (process.env[DAEMON_ENV]) {
       options.log(`layerfs: serving ${name ?? 'all containers'} at ${mountpoint} (pid ${process.pid})`);
       notifyParent({ ready: true, pid: process.pid });

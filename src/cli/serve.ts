@@ -15,6 +15,8 @@ export interface ServeOptions {
 /** A live mount of one or many containers; stop() unmounts, saves and lets go of the locks. */
 export interface Serving {
   readonly mountpoint: string;
+  /** Resolves when the mount is gone, also when someone else unmounted it (umount(8)). */
+  readonly closed?: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -129,6 +131,7 @@ async function withLocks(
   let stopped: Promise<void> | undefined;
   return {
     mountpoint,
+    closed: mount.closed,
     stop: () =>
       (stopped ??= (async () => {
         clearInterval(timer);

@@ -201,6 +201,16 @@ f.write('second half'); f.close()
     await exited(pid);
   });
 
+  it('unmounted from outside (umount), the daemon saves, lets go and exits', async () => {
+    const { run, mountpoint } = await setup();
+    const pid = await mountDaemon(run, 'web', mountpoint);
+    fs.writeFileSync(path.join(mountpoint, 'before-umount'), 'kept');
+    execFileSync('umount', [mountpoint]);
+    await exited(pid);
+    expect((await run('diff', 'web')).stdout).toBe('A /before-umount\n');
+    expect(JSON.parse((await run('ps', '--json')).stdout)[0].lockedBy).toBeUndefined();
+  });
+
   it('--all serves every container as MOUNTPOINT/<name>/ from one process', async () => {
     const { run, mountpoint } = await setup('web', 'db');
     await mountDaemon(run, '--all', mountpoint);
