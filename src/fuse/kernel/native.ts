@@ -21,13 +21,10 @@ export interface FuseDevice {
 
 let device: FuseDevice | Error | undefined;
 
-/** Where the addon is built, from src/fuse/kernel or from dist (the bundle sits in dist/). */
+/** Where the addon is built, seen from src/fuse/kernel, dist/ or dist/cli/. */
 function candidates(): string[] {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const relative = ['native/fuse/build/Release/layerfs_fuse.node'];
-  return [path.resolve(here, '../../..'), path.resolve(here, '..'), path.resolve(here, '../..')].flatMap((root) =>
-    relative.map((file) => path.join(root, file)),
-  );
+  return ['../../..', '..', '../..'].map((up) => path.resolve(here, up, 'native/fuse/build/Release/layerfs_fuse.node'));
 }
 
 /** The addon, or the error saying how to get it. */
@@ -42,5 +39,5 @@ export function fuseDevice(): FuseDevice | Error {
       problems.push(`${file}: ${(error as Error).message.split('\n')[0]}`);
     }
   }
-  return (device = new Error(`the layerfs FUSE addon is not built (run \`node native/build.mjs\`, which needs a C compiler): ${problems.join('; ')}`));
+  return (device = new Error(`the layerfs FUSE addon is not built (run \`node native/fuse/build.mjs\`, which needs a C compiler): ${problems.join('; ')}`));
 }

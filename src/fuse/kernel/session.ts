@@ -286,20 +286,22 @@ export class Session {
   private readonly notify = (): void => {
     this.notifying = false;
     if (this.fd < 0) return;
-    for (const node of this.staleNodes) {
-      const message = Buffer.alloc(OUT_HEADER + 24);
+    /** A notification: a header carrying its code (unique 0), then a zeroed body to fill. */
+    const notice = (code: number, bodyLength: number) => {
+      const message = Buffer.alloc(OUT_HEADER + bodyLength);
       const view = new DataView(message.buffer, message.byteOffset, message.length);
       view.setUint32(0, message.length, true);
-      view.setInt32(4, NOTIFY_INVAL_INODE, true);
+      view.setInt32(4, code, true);
+      return { message, view };
+    };
+    for (const node of this.staleNodes) {
+      const { message, view } = notice(NOTIFY_INVAL_INODE, 24);
       setU64(view, OUT_HEADER, node); // offset 0, length 0: attributes and every cached page
       this.device.notify(this.fd, message);
     }
     for (const { parent, name } of this.staleNames.values()) {
       const nameBytes = Buffer.byteLength(name);
-      const message = Buffer.alloc(OUT_HEADER + 16 + nameBytes + 1);
-      const view = new DataView(message.buffer, message.byteOffset, message.length);
-      view.setUint32(0, message.length, true);
-      view.setInt32(4, NOTIFY_INVAL_ENTRY, true);
+      const { message, view } = notice(NOTIFY_INVAL_ENTRY, 16 + nameBytes + 1);
       setU64(view, OUT_HEADER, parent);
       view.setUint32(OUT_HEADER + 8, nameBytes, true);
       message.write(name, OUT_HEADER + 16, 'utf8');
