@@ -18,7 +18,10 @@ export const mountCommand: Command = {
   options: {
     all: { type: 'boolean', help: 'serve every container, each as MOUNTPOINT/<name>/' },
     daemon: { type: 'boolean', short: 'd', help: 'return once mounted; serve in the background' },
-    'allow-other': { type: 'boolean', help: "let other users in (FUSE's allow_other; needs user_allow_other in /etc/fuse.conf)" },
+    'allow-other': { type: 'boolean', help: "let other users in (FUSE's allow_other; the default as root; others need user_allow_other in /etc/fuse.conf)" },
+    nosuid: { type: 'boolean', help: 'ignore setuid and setgid bits (the default for users other than root)' },
+    nodev: { type: 'boolean', help: 'refuse to open device files (the default for users other than root)' },
+    'cache-seconds': { type: 'string', arg: 'SECONDS', help: 'how long the kernel trusts names and attributes (default 3600; 0: ask every time)' },
     'save-interval': { type: 'string', arg: 'SECONDS', help: 'seconds between saves of changes (default 5)' },
     debug: { type: 'boolean', help: 'log every FUSE request' },
   },
@@ -68,14 +71,32 @@ export const mountCommand: Command = {
   },
 };
 
+/**
+ * As root a mount is what a container runtime needs: other users in (the kernel checks their
+ * permissions), setuid programs and device files honoured; --nosuid and --nodev opt out. Users
+ * other than root get nosuid,nodev from fusermount3 whatever they ask.
+ */
 function serveOptions(context: Context, values: Values): ServeOptions {
-  const interval = stringOption(values, 'save-interval') ?? '5';
-  const saveSeconds = Number(interval);
-  if (!Number.isFinite(saveSeconds) || saveSeconds <= 0) throw new UsageError(`--save-interval must be a positive number of seconds, not ${JSON.stringify(interval)}`);
+  const root = process.getuid?.() === 0;
   return {
-    allowOther: values['allow-other'] === true,
+    allowOther: root || values['allow-other'] === true,
+    suid: root && values.nosuid !== true,
+    dev: root && values.nodev !== true,
+    // Nothing changes a mounted container behind the kernel's back without telling it (the
+    // container is locked, in-process changes are notified), so names and attributes keep.
+    cacheSeconds: seconds(values, 'cache-seconds', 3600, { zero: true }),
     debug: values.debug === true,
-    saveSeconds,
+    saveSeconds: seconds(values, 'save-interval', 5, { zero: false }),
     log: (line) => context.err(`${new Date().toISOString()} ${line}\n`),
   };
+}
+
+function seconds(values: Values, name: string, fallback: number, allow: { zero: boolean }): number {
+  const text = stringOption(values, name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || (value === 0 && !allow.zero)) {
+    throw new UsageError(`--${name} must be a ${allow.zero ? 'non-negative' : 'positive'} number of seconds, not ${JSON.stringify(text)}`);
+  }
+  return value;
 }

@@ -1,11 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Container, type Engine, EngineError, type HeldLock } from '../container/index.js';
-import { type FuseMount, cleanStaleMount, lazyUnmount, mountContainer, mountMany } from '../fuse/index.js';
+import { type FuseMount, type MountOptions, cleanStaleMount, lazyUnmount, mountContainer, mountMany } from '../fuse/index.js';
 import { isMountPoint } from './mountinfo.js';
 
 export interface ServeOptions {
   allowOther: boolean;
+  suid: boolean;
+  dev: boolean;
+  /** How long the kernel trusts names and attributes. */
+  cacheSeconds: number;
   debug: boolean;
   /** Seconds between saves of changed containers. */
   saveSeconds: number;
@@ -33,9 +37,7 @@ export async function serveContainer(engine: Engine, name: string, mountpoint: s
     const mount = await mountContainer(container, resolved, {
       // A failed save must fail the program's fsync (EIO), not pass silently.
       onSync: () => save(),
-      onError: (error, op, at) => options.log(`layerfs: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),
-      allowOther: options.allowOther,
-      debug: options.debug,
+      ...mountOptions(options, name),
     });
     return { mount, saveAll: save };
   }, resolved, options);
@@ -81,9 +83,7 @@ export async function serveAll(engine: Engine, mountpoint: string, options: Serv
   return withLocks([() => engine.lockMountpoint(resolved, 'serving all containers')], async () => {
     const mount = await mountMany(resolve, names, resolved, {
       onSync: () => saveAll(),
-      onError: (error, op, at) => options.log(`layerfs: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),
-      allowOther: options.allowOther,
-      debug: options.debug,
+      ...mountOptions(options, 'all'),
     });
     return {
       mount,
@@ -93,6 +93,19 @@ export async function serveAll(engine: Engine, mountpoint: string, options: Serv
       },
     };
   }, resolved, options);
+}
+
+function mountOptions(options: ServeOptions, source: string): MountOptions {
+  const { allowOther, suid, dev, cacheSeconds, debug } = options;
+  return {
+    allowOther,
+    suid,
+    dev,
+    cacheSeconds,
+    debug,
+    source: `layerfs:${source}`,
+    onError: (error, op, at) => options.log(`layerfs: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),
+  };
 }
 
 /** Takes the locks in order, mounts, and wires saving and stopping; on failure lets go of everything. */

@@ -1,5 +1,5 @@
 import { ErrnoError, errnoCode, errnoNumber } from '../../errno.js';
-import { type FuseDevice, fuseDevice } from './native.js';
+import { type FuseDevice, MOUNT_NODEV, MOUNT_NOSUID, fuseDevice } from './native.js';
 import { resumeAt } from './listing.js';
 import type { AttrChanges, Caller, NodeChange, NodeOps } from './node-ops.js';
 import {
@@ -38,6 +38,11 @@ export interface SessionOptions {
   cacheSeconds: number;
   /** Let users other than the mounting one in. */
   allowOther: boolean;
+  /** Honour setuid bits and device files (mount(2) without MS_NOSUID, MS_NODEV): a root filesystem needs them. */
+  suid: boolean;
+  dev: boolean;
+  /** What `mount` and /proc/mounts show as the source, `layerfs:NAME` (no commas or spaces). */
+  source: string;
   /** Logs every request and its answer. */
   debug: boolean;
   /** Something that is not an ErrnoError went wrong: a bug, answered as EIO. */
@@ -113,7 +118,8 @@ export class Session {
   static async mount(mountpoint: string, ops: NodeOps, options: SessionOptions, device: FuseDevice | Error = fuseDevice()): Promise<Session> {
     if (device instanceof Error) throw device;
     const flags = ['default_permissions', ...(options.allowOther ? ['allow_other'] : [])];
-    const fd = device.mount(mountpoint, 'layerfs', flags.join(','));
+    const mountFlags = (options.suid ? 0 : MOUNT_NOSUID) | (options.dev ? 0 : MOUNT_NODEV);
+    const fd = device.mount(mountpoint, options.source, flags.join(','), mountFlags);
     if (fd < 0) {
       const error = systemError(-fd, 'mount', mountpoint);
       // Users who may not mount go through the setuid fusermount3, which said why on stderr.
@@ -332,9 +338,11 @@ export class Session {
       case Op.LOOKUP: {
         const attr = ops.lookup(node, this.string(at)[0]);
         if (attr) return this.entryReply(attr);
-        // A miss the kernel may remember (the name a program is about to create is looked up first).
+        // A miss the kernel may remember (the name a program is about to create is looked up
+        // first), for a second at most: a name may appear that nobody tells the kernel about
+        // (a container created by another process under `mount --all`).
         if (this.options.cacheSeconds === 0) return this.fail(ENOENT);
-        setEntry(this.out, OUT_HEADER, undefined, this.options.cacheSeconds);
+        setEntry(this.out, OUT_HEADER, undefined, Math.min(this.options.cacheSeconds, 1));
         return this.reply(ENTRY_OUT);
       }
       case Op.GETATTR:
