@@ -236,7 +236,8 @@ export class Engine {
       const lock = this.lockForSave(name);
       try {
         const changes = container.changeCount;
-        const upper = this.store.put(container.saveUpper());
+        // An upper layer that holds nothing is recorded as none: the container has not changed.
+        const upper = container.upperSize === 0 ? null : this.store.put(container.saveUpper());
         // Noted as saved only once the record is written: a failed save is retried by the next.
         if (upper !== record.upper) this.containers_.put({ ...record, upper });
         this.savedChanges.set(container, { name, changes });
