@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type Container, type Engine, EngineError, type HeldLock } from '../container/index.js';
+import { type Container, type Engine, EngineError, type HeldLock, type SaveOptions } from '../container/index.js';
 import { type FuseMount, type MountOptions, cleanStaleMount, lazyUnmount, mountContainer, mountMany } from '../fuse/index.js';
 import { isMountPoint } from './mountinfo.js';
 
@@ -33,10 +33,10 @@ export async function serveContainer(engine: Engine, name: string, mountpoint: s
   const resolved = await prepareMountpoint(mountpoint, options.log);
   return withLocks([() => engine.lockMountpoint(resolved, `serving container ${name}`), () => engine.lock(name, { what: 'mounted', mountpoint: resolved })], async () => {
     const container = engine.openContainer(name);
-    const save = (waitMs?: number) => engine.saveContainer(name, container, { waitMs });
+    const save = (how?: SaveOptions) => engine.saveContainer(name, container, how);
     const mount = await mountContainer(container, resolved, {
       // A failed save must fail the program's fsync (EIO), not pass silently.
-      onSync: () => save(),
+      onSync: () => save({ incremental: true }),
       ...mountOptions(options, name),
     });
     return { mount, saveAll: save };
@@ -77,12 +77,12 @@ export async function serveAll(engine: Engine, mountpoint: string, options: Serv
       return undefined;
     }
   };
-  const saveAll = (waitMs?: number) => {
-    for (const [name, { container }] of open) engine.saveContainer(name, container, { waitMs });
+  const saveAll = (how?: SaveOptions) => {
+    for (const [name, { container }] of open) engine.saveContainer(name, container, how);
   };
   return withLocks([() => engine.lockMountpoint(resolved, 'serving all containers')], async () => {
     const mount = await mountMany(resolve, names, resolved, {
-      onSync: () => saveAll(),
+      onSync: () => saveAll({ incremental: true }),
       ...mountOptions(options, 'all'),
     });
     return {
@@ -104,6 +104,8 @@ function mountOptions(options: ServeOptions, source: string): MountOptions {
     cacheSeconds,
     debug,
     source: `layerfs:${source}`,
+    // The container is locked and this process changes it only through the mount.
+    writebackCache: true,
     onError: (error, op, at) => options.log(`layerfs: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),
   };
 }
@@ -111,7 +113,7 @@ function mountOptions(options: ServeOptions, source: string): MountOptions {
 /** Takes the locks in order, mounts, and wires saving and stopping; on failure lets go of everything. */
 async function withLocks(
   locks: (() => HeldLock)[],
-  start: () => Promise<{ mount: FuseMount; saveAll: (waitMs?: number) => unknown; release?: () => void }>,
+  start: () => Promise<{ mount: FuseMount; saveAll: (how?: SaveOptions) => unknown; release?: () => void }>,
   mountpoint: string,
   options: ServeOptions,
 ): Promise<Serving> {
@@ -131,15 +133,15 @@ async function withLocks(
   // The mount is served by this very thread: a timed save does not wait for another process's
   // store lock (the mount would stop answering meanwhile) and tries again at the next tick; the
   // saves on the way out wait.
-  const trySave = (waitMs?: number) => {
+  const trySave = (how: SaveOptions = {}) => {
     try {
-      saveAll(waitMs);
+      saveAll(how);
     } catch (error) {
-      if (waitMs === 0 && isBusy(error)) return;
+      if (how.waitMs === 0 && isBusy(error)) return;
       options.log(`layerfs: saving failed (will retry): ${(error as Error).message}`);
     }
   };
-  const saveWhenFree = () => trySave(0);
+  const saveWhenFree = () => trySave({ waitMs: 0, incremental: true });
   const timer = setInterval(saveWhenFree, options.saveSeconds * 1000);
   let stopped: Promise<void> | undefined;
   return {
@@ -165,6 +167,7 @@ async function withLocks(
             clearInterval(saving);
           }
         }
+        // The last save folds the journal into the upper layer: a stopped container is one blob.
         trySave();
         release?.();
         releaseAll();

@@ -18,6 +18,13 @@ export interface MountOptions extends OpHooks {
   dev?: boolean;
   /** The mount's source in `mount` and /proc/mounts (default `layerfs`); the CLI says `layerfs:NAME`. */
   source?: string;
+  /**
+   * Let the kernel gather writes in its page cache (default false): writes run several times
+   * faster, but the kernel owns files' sizes and mtimes, so a change made through the in-memory
+   * API while mounted may show with the old size. `layerfs mount` turns it on: nothing changes a
+   * container it serves behind the kernel's back.
+   */
+  writebackCache?: boolean;
   /** Log every FUSE request. */
   debug?: boolean;
   /**
@@ -63,6 +70,7 @@ async function start(mountpoint: string, ops: NodeOps, options: MountOptions): P
     cacheSeconds: options.cacheSeconds ?? 1,
     allowOther: options.allowOther ?? false,
     suid: options.suid ?? false,
+    writebackCache: options.writebackCache ?? false,
     dev: options.dev ?? false,
     source: mountSource(options.source),
     debug: options.debug ?? false,

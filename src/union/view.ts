@@ -54,6 +54,8 @@ export class UnionView {
   private changes = 0;
   private readonly openCounts = new Map<number, number>();
   private readonly dirtyFiles = new Set<number>();
+  /** Inodes changed since the last takeChanged(): what an incremental save writes. Made on the first change. */
+  private changedInodes: Set<number> | undefined;
   /** Made by the first observe(): a container nobody watches costs no Set. */
   private observers: Set<(change: ViewChange) => void> | undefined;
 
@@ -68,6 +70,7 @@ export class UnionView {
       // An image of no layers: the root is the upper layer's own.
       const time = nowNs();
       this.upper.set(ROOT_INO, { kind: 'dir', ...this.newMeta(0o755, time), nlink: 2, lowers: [], opaque: false, entries: new Map() });
+      this.noteChanged(ROOT_INO);
     }
   }
 
@@ -228,6 +231,7 @@ export class UnionView {
   protected own(ino: number): UpperInode {
     if (this.readOnly) throw new ErrnoError('EROFS');
     this.changes++;
+    this.noteChanged(ino);
     if (this.observers?.size) this.report({ ino });
     const owned = this.upper.getOwn(ino);
     if (owned) return owned;
@@ -235,6 +239,17 @@ export class UnionView {
     const copy = shared ? cloneUpperInode(shared) : this.copyUp(ino);
     this.upper.set(ino, copy);
     return copy;
+  }
+
+  private noteChanged(ino: number): void {
+    (this.changedInodes ??= new Set()).add(ino);
+  }
+
+  /** The inodes changed (made, altered or dropped) since the last call, or since this view was made. */
+  protected takeChanged(): Set<number> {
+    const changed = this.changedInodes ?? new Set<number>();
+    this.changedInodes = undefined;
+    return changed;
   }
 
   private copyUp(ino: number): UpperInode {
@@ -290,6 +305,7 @@ export class UnionView {
     const parent = this.ownDir(dir);
     const ino = this.nextIno++;
     this.upper.set(ino, make(nowNs(), parent, name));
+    this.noteChanged(ino);
     parent.entries.set(name, ino);
     if (this.observers?.size) this.report({ dir, name });
     this.touch(parent);
@@ -363,6 +379,7 @@ export class UnionView {
     const inode = this.upper.get(ino);
     if (inode && inode.nlink <= 0 && !this.openCounts.has(ino)) {
       this.changes++;
+      this.noteChanged(ino);
       this.upper.delete(ino);
       this.dirtyFiles.delete(ino);
     }
@@ -489,7 +506,8 @@ export class UnionView {
     if (flag === 'create' && present) throw new ErrnoError('EEXIST');
     if (flag === 'replace' && !present) throw new ErrnoError('ENODATA');
     const inode = this.own(ino);
-    inode.xattrs.set(name, value.slice());
+    // A copy: a Buffer's slice() is a view (the FUSE session passes one of its request buffer).
+    inode.xattrs.set(name, new Uint8Array(value));
     this.touch(inode, false);
   }
 

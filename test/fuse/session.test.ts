@@ -98,7 +98,7 @@ async function start(options: { cacheSeconds?: number; wrap?: (ops: NodeOps) => 
   const base = unionNodeOps(container);
   const ops = options.wrap ? options.wrap(base) : base;
   const errors: unknown[] = [];
-  const mounted = Session.mount('/mnt', ops, { cacheSeconds: options.cacheSeconds ?? 0, allowOther: false, suid: false, dev: false, source: 'layerfs', debug: false, onError: (error) => errors.push(error) }, kernel);
+  const mounted = Session.mount('/mnt', ops, { cacheSeconds: options.cacheSeconds ?? 0, allowOther: false, writebackCache: false, suid: false, dev: false, source: 'layerfs', debug: false, onError: (error) => errors.push(error) }, kernel);
   const init = kernel.send(Op.INIT, 0, initBody())!;
   const session = await mounted;
   return { kernel, container, session, init, errors };

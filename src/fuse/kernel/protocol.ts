@@ -58,7 +58,9 @@ export const Init = {
   BIG_WRITES: 1 << 5,
   AUTO_INVAL_DATA: 1 << 12,
   DO_READDIRPLUS: 1 << 13,
+  WRITEBACK_CACHE: 1 << 16,
   PARALLEL_DIROPS: 1 << 18,
+  POSIX_ACL: 1 << 20,
   MAX_PAGES: 1 << 22,
   CACHE_SYMLINKS: 1 << 23,
 } as const;

@@ -38,6 +38,11 @@ export interface SessionOptions {
   cacheSeconds: number;
   /** Let users other than the mounting one in. */
   allowOther: boolean;
+  /**
+   * The kernel gathers writes in its page cache and owns sizes and mtimes of regular files from
+   * then on: fast writes, but a change made through the in-memory API no longer shows its size.
+   */
+  writebackCache: boolean;
   /** Honour setuid bits and device files (mount(2) without MS_NOSUID, MS_NODEV): a root filesystem needs them. */
   suid: boolean;
   dev: boolean;
@@ -69,6 +74,9 @@ const WANTED =
   Init.AUTO_INVAL_DATA |
   Init.DO_READDIRPLUS |
   Init.PARALLEL_DIROPS |
+  // The kernel caches ACLs (none: getxattr answers ENODATA, setxattr refuses them), so `ls -l`
+  // asks once per file, not on every listing.
+  Init.POSIX_ACL |
   Init.MAX_PAGES |
   Init.CACHE_SYMLINKS;
 
@@ -449,7 +457,8 @@ export class Session {
       return;
     }
     out.setUint32(OUT_HEADER + 8, args.getUint32(at + 8, true), true); // max_readahead: the kernel's
-    out.setUint32(OUT_HEADER + 12, (offered & WANTED) >>> 0, true);
+    const wanted = WANTED | (this.options.writebackCache ? Init.WRITEBACK_CACHE : 0);
+    out.setUint32(OUT_HEADER + 12, (offered & wanted) >>> 0, true);
     out.setUint16(OUT_HEADER + 16, 64, true); // max_background
     out.setUint16(OUT_HEADER + 18, 48, true); // congestion_threshold
     out.setUint32(OUT_HEADER + 20, MAX_WRITE, true);
