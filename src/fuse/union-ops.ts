@@ -11,7 +11,11 @@ export interface OpHooks {
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
+const S_ISUID = 0o4000;
 const S_ISGID = 0o2000;
+const S_IXGRP = 0o010;
+/** File capabilities (setcap): dropped by any write, as Linux does. */
+const CAPABILITY = 'security.capability';
 const KINDS = new Map<number, 'file' | 'chardev' | 'blockdev' | 'fifo' | 'socket'>([
   [0o100000, 'file'],
   [0o020000, 'chardev'],
@@ -98,6 +102,14 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     return inherits ? view.stat(ino) : attr;
   };
 
+  /** What Linux does to a file written, truncated or chowned by a caller without CAP_FSETID. */
+  const killPrivileges = (ino: number) => {
+    const { mode } = stat(ino);
+    const kept = mode & ~S_ISUID & ((mode & S_IXGRP) !== 0 ? ~S_ISGID : ~0);
+    if (kept !== mode) view.chmod(ino, kept & 0o7777);
+    if (view.xattrs(ino).has(CAPABILITY)) view.removexattr(ino, CAPABILITY);
+  };
+
   return {
     lookup(parent, name) {
       const ino = view.lookup(parent, name);
@@ -108,6 +120,7 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     },
     getattr: (node) => stat(node),
     setattr(ino, changes: AttrChanges) {
+      if (changes.killPrivileges) killPrivileges(ino);
       if (changes.size !== undefined) view.truncate(ino, changes.size);
       if (changes.mode !== undefined) view.chmod(ino, changes.mode & 0o7777);
       if (changes.uid !== undefined || changes.gid !== undefined) view.chown(ino, changes.uid ?? -1, changes.gid ?? -1);
@@ -151,7 +164,12 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
       view.close(node);
     },
     read: (node, position, length, target, offset) => view.read(node, position, length, target, offset),
-    write: (node, position, bytes) => view.write(node, position, bytes),
+    write(node, position, bytes, kill) {
+      if (kill) killPrivileges(node);
+      // Any write drops file capabilities, also root's (the kernel leaves it to us: KILLPRIV_V2).
+      else if (view.xattrs(node).has(CAPABILITY)) view.removexattr(node, CAPABILITY);
+      return view.write(node, position, bytes);
+    },
     fsync() {
       view.flush();
       hooks.onSync?.();

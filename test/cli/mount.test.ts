@@ -224,6 +224,18 @@ f.write('second half'); f.close()
     const asNobody = (...command: string[]) => execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...command], { encoding: 'utf8' });
     expect(asNobody('cat', path.join(mountpoint, 'etc/hosts'))).toBe('127.0.0.1 localhost\n');
     expect(asNobody(id, '-u').trim()).toBe('0');
+    // As on Linux: a write by root keeps setuid and setgid, one by another user drops them, a chown drops them.
+    const shared = path.join(mountpoint, 'shared');
+    fs.writeFileSync(shared, 'x');
+    fs.chmodSync(shared, 0o6777);
+    fs.appendFileSync(shared, 'by root\n');
+    expect(fs.statSync(shared).mode & 0o7777).toBe(0o6777);
+    asNobody('sh', '-c', `echo by nobody >> ${shared}`);
+    expect(fs.statSync(shared).mode & 0o7777).toBe(0o777);
+    expect(fs.readFileSync(shared, 'utf8')).toBe('xby root\nby nobody\n');
+    fs.chmodSync(shared, 0o6755);
+    fs.chownSync(shared, 1, 1);
+    expect(fs.statSync(shared).mode & 0o7777).toBe(0o755);
     expect((await run('umount', mountpoint)).status).toBe(0);
 
     await mountDaemon(run, 'web', mountpoint, '--nosuid', '--nodev');

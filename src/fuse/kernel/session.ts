@@ -24,6 +24,7 @@ import {
   REQUEST_BUFFER,
   STATFS_OUT,
   SetattrValid,
+  WRITE_KILL_SUIDGID,
   direntSize,
   direntType,
   getU64,
@@ -78,7 +79,10 @@ const WANTED =
   // asks once per file, not on every listing.
   Init.POSIX_ACL |
   Init.MAX_PAGES |
-  Init.CACHE_SYMLINKS;
+  Init.CACHE_SYMLINKS |
+  // We drop setuid, setgid and capabilities on write, truncate and chown when the kernel says,
+  // so it need not ask for security.capability before every write(2) (a round trip each).
+  Init.HANDLE_KILLPRIV_V2;
 
 /**
  * One FUSE connection, served on the JavaScript thread: the native addon reports the device
@@ -398,7 +402,7 @@ export class Session {
       case Op.WRITE: {
         const size = args.getUint32(at + 16, true);
         const data = this.input.subarray(at + 40, at + 40 + size);
-        const written = ops.write(node, getU64(args, at + 8), data);
+        const written = ops.write(node, getU64(args, at + 8), data, (args.getUint32(at + 20, true) & WRITE_KILL_SUIDGID) !== 0);
         this.out.setUint32(OUT_HEADER, written, true);
         this.out.setUint32(OUT_HEADER + 4, 0, true);
         return this.reply(8);
@@ -477,6 +481,7 @@ export class Session {
     if (valid & SetattrValid.UID) changes.uid = args.getUint32(at + 76, true);
     if (valid & SetattrValid.GID) changes.gid = args.getUint32(at + 80, true);
     if (valid & SetattrValid.SIZE) changes.size = getU64(args, at + 16);
+    if (valid & SetattrValid.KILL_SUIDGID) changes.killPrivileges = true;
     const time = (secondsAt: number, nanosAt: number) => args.getBigInt64(secondsAt, true) * 1_000_000_000n + BigInt(args.getUint32(nanosAt, true));
     if (valid & SetattrValid.ATIME_NOW) changes.atime = 'now';
     else if (valid & SetattrValid.ATIME) changes.atime = time(at + 32, at + 56);
