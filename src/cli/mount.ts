@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { type Command, type Context, UsageError, type Values, stringOption } from './command.js';
 import { DAEMON_ENV, notifyParent, startDaemon } from './daemon.js';
-import { type ServeOptions, type Serving, serveAll, serveContainer } from './serve.js';
+import { type ServeOptions, type Serving, serveAll, serveContainer, serveDefaults } from './serve.js';
 
 export const mountCommand: Command = {
   name: 'mount',
@@ -71,23 +71,17 @@ export const mountCommand: Command = {
   },
 };
 
-/**
- * As root a mount is what a container runtime needs: other users in (the kernel checks their
- * permissions), setuid programs and device files honoured; --nosuid and --nodev opt out. Users
- * other than root get nosuid,nodev from fusermount3 whatever they ask.
- */
+/** serveDefaults, changed by the flags: --nosuid and --nodev opt out of what root gets. */
 function serveOptions(context: Context, values: Values): ServeOptions {
-  const root = process.getuid?.() === 0;
+  const defaults = serveDefaults((line) => context.err(`${new Date().toISOString()} ${line}\n`));
   return {
-    allowOther: root || values['allow-other'] === true,
-    suid: root && values.nosuid !== true,
-    dev: root && values.nodev !== true,
-    // Nothing changes a mounted container behind the kernel's back without telling it (the
-    // container is locked, in-process changes are notified), so names and attributes keep.
-    cacheSeconds: seconds(values, 'cache-seconds', 3600, { zero: true }),
+    ...defaults,
+    allowOther: defaults.allowOther || values['allow-other'] === true,
+    suid: defaults.suid && values.nosuid !== true,
+    dev: defaults.dev && values.nodev !== true,
+    cacheSeconds: seconds(values, 'cache-seconds', defaults.cacheSeconds, { zero: true }),
     debug: values.debug === true,
-    saveSeconds: seconds(values, 'save-interval', 5, { zero: false }),
-    log: (line) => context.err(`${new Date().toISOString()} ${line}\n`),
+    saveSeconds: seconds(values, 'save-interval', defaults.saveSeconds, { zero: false }),
   };
 }
 

@@ -16,9 +16,23 @@ export interface ServeOptions {
   log: (line: string) => void;
 }
 
+/**
+ * What `layerfs mount` does unless told otherwise. As root a mount is what a container runtime
+ * needs: other users in (the kernel checks their permissions), setuid programs and device files
+ * honoured. Users other than root get nosuid,nodev from fusermount3 whatever they ask.
+ */
+export function serveDefaults(log: (line: string) => void): ServeOptions {
+  const root = process.getuid?.() === 0;
+  // Nothing changes a mounted container behind the kernel's back without telling it (the
+  // container is locked, in-process changes are notified), so names and attributes keep.
+  return { allowOther: root, suid: root, dev: root, cacheSeconds: 3600, debug: false, saveSeconds: 5, log };
+}
+
 /** A live mount of one or many containers; stop() unmounts, saves and lets go of the locks. */
 export interface Serving {
   readonly mountpoint: string;
+  /** FUSE requests answered so far, by op (the kernel binding only). */
+  requests?(): Record<string, number>;
   /** Resolves when the mount is gone, also when someone else unmounted it (umount(8)). */
   readonly closed?: Promise<void>;
   stop(): Promise<void>;
@@ -146,6 +160,7 @@ async function withLocks(
   let stopped: Promise<void> | undefined;
   return {
     mountpoint,
+    requests: mount.requests,
     closed: mount.closed,
     stop: () =>
       (stopped ??= (async () => {
