@@ -7,8 +7,7 @@ import { BlobError, type Digest, DirBlobStore, type GcResult, collectGarbage } f
 import { Image } from '../union/image.js';
 import { removeAbandoned, removeFileDurably, writeFileAtomic } from '../durable-file.js';
 import { randomBytes } from 'node:crypto';
-import { INLINE_LIMIT, deltaDigests, encodeRecord, readJournal, restoreChunk } from './journal.js';
-import { type UpperDelta, chunkDigests, upperDigests } from './upper-codec.js';
+import { JournalWriter, deltaDigests, readJournal, restoreChunk } from './journal.js';
 import { Container } from './container.js';
 import { type DiskUsage, diskUsage } from './disk-usage.js';
 import { EngineError, checkName } from './engine-error.js';
@@ -77,7 +76,7 @@ export class Engine {
   /** Containers whose lock this engine took with lock() and holds. */
   private readonly held = new Set<string>();
   /** The journal each open container appends to. */
-  private readonly journals = new WeakMap<Container, OpenJournal>();
+  private readonly journals = new WeakMap<Container, JournalWriter>();
   private readonly durable: boolean;
 
   private constructor(dir: string, options: EngineOptions) {
@@ -225,7 +224,8 @@ export class Engine {
         const { records, length } = record.journal ? readJournal(this.journalPath(record.journal), image) : { records: [], length: 0 };
         for (const { chunks } of records) for (const [digest, bytes] of chunks) restoreChunk(this.store, digest, bytes);
         const container = Container.load(image, this.store, upper, {}, records.map(({ delta }) => delta));
-        this.journals.set(container, { name, base: record.upper, file: record.journal, length, records: records.length });
+        const file = record.journal ? this.journalPath(record.journal) : this.newJournalPath(name);
+        this.journals.set(container, new JournalWriter(name, record.upper, file, record.journal !== undefined, length, records.length));
         return container;
       } catch (error) {
         // The journal went away under us: its mount saved the container whole meanwhile.
@@ -252,15 +252,15 @@ export class Engine {
     const saved = this.savedChanges.get(container);
     const changes = container.changeCount;
     const journal = this.journals.get(container);
-    if (saved?.name === name && saved.changes === changes && (options.incremental || !journal?.file)) return false;
-    if (options.incremental && journal?.name === name && journal.records < JOURNAL_RECORDS && journal.length < JOURNAL_BYTES) {
+    if (saved?.name === name && saved.changes === changes && (options.incremental || !journal?.exists)) return false;
+    if (options.incremental && journal?.name === name && journal.hasRoom()) {
       // The lock a mount of this engine holds is enough: an fsync costs no lock file reads.
       const lock = this.held.has(name) ? undefined : this.lockForSave(name);
       try {
-        this.appendToJournal(container, journal, options.waitMs);
+        journal.append(container.saveChanges(), this.store, this.durable, (file) => this.nameJournal(name, journal.base, file, options.waitMs));
       } catch (error) {
         // What it took out of the container is saved whole next time.
-        if (journal.fd !== undefined) fs.closeSync(journal.fd);
+        journal.close();
         this.journals.delete(container);
         throw error;
       } finally {
@@ -278,8 +278,8 @@ export class Engine {
         const replaced = upper !== record.upper || record.journal !== undefined;
         if (replaced) this.containers_.put({ ...withoutJournal(record), upper });
         if (record.journal) removeFileDurably(this.journalPath(record.journal), this.durable);
-        if (journal?.fd !== undefined) fs.closeSync(journal.fd);
-        this.journals.set(container, { name, base: upper, file: undefined, length: 0, records: 0 });
+        journal?.close();
+        this.journals.set(container, new JournalWriter(name, upper, this.newJournalPath(name), false));
         this.savedChanges.set(container, { name, changes });
         return replaced;
       } finally {
@@ -288,47 +288,12 @@ export class Engine {
     }, options.waitMs);
   }
 
-  /**
-   * Appends what changed to the journal. The chunks written since the last save travel in the
-   * record (one fdatasync makes everything durable) unless they are many, then their blobs are
-   * synced first. The first append makes the journal file and names it in the record.
-   */
-  private appendToJournal(container: Container, journal: OpenJournal, waitMs: number | undefined): void {
-    const delta = container.saveChanges();
-    if (delta.entries.length === 0 && delta.removed.length === 0) return;
-    journal.durable ??= new Set(journal.base === null ? [] : upperDigests(this.store.get(journal.base)));
-    const fresh = freshChunks(delta, journal.durable);
-    let carried = 0;
-    for (const digest of fresh) carried += this.store.size(digest);
-    const chunks = new Map<Digest, Uint8Array>();
-    if (carried <= INLINE_LIMIT) for (const digest of fresh) chunks.set(digest, this.store.get(digest));
-    else this.store.sync();
-    const frame = encodeRecord({ delta, chunks });
-    if (journal.file === undefined) {
-      const file = `${journal.name}.${randomBytes(8).toString('hex')}.journal`;
-      writeFileAtomic(this.journalPath(file), frame, { durable: this.durable });
-      try {
-        this.locks.withStoreLock(`saving container ${journal.name}`, () => {
-          const record = this.containers_.get(journal.name);
-          this.containers_.put({ ...record, upper: journal.base, journal: file });
-        }, waitMs);
-      } catch (error) {
-        removeFileDurably(this.journalPath(file), false);
-        throw error;
-      }
-      journal.file = file;
-    } else {
-      if (journal.fd === undefined) {
-        journal.fd = fs.openSync(this.journalPath(journal.file), 'r+');
-        // A record torn by a crash ends the journal: the next one is written over it.
-        fs.ftruncateSync(journal.fd, journal.length);
-      }
-      fs.writeSync(journal.fd, frame, 0, frame.length, journal.length);
-      if (this.durable) fs.fdatasyncSync(journal.fd);
-    }
-    journal.length += frame.length;
-    journal.records++;
-    for (const digest of fresh) journal.durable.add(digest);
+  /** Names a journal the first record made in the container's record (above `base`, the upper it applies to). */
+  private nameJournal(name: string, base: Digest | null, file: string, waitMs: number | undefined): void {
+    this.locks.withStoreLock(`saving container ${name}`, () => {
+      const record = this.containers_.get(name);
+      this.containers_.put({ ...record, upper: base, journal: path.basename(file) });
+    }, waitMs);
   }
 
   /** The upper layer's blob; an upper layer that holds nothing is none: the container has not changed. */
@@ -344,6 +309,10 @@ export class Engine {
     } catch {
       return [];
     }
+  }
+
+  private newJournalPath(name: string): string {
+    return this.journalPath(`${name}.${randomBytes(8).toString('hex')}.journal`);
   }
 
   private journalPath(file: string): string {
@@ -544,39 +513,6 @@ export interface SaveOptions {
   waitMs?: number;
   /** Append what changed to the container's journal (see saveContainer). */
   incremental?: boolean;
-}
-
-/** A journal's state in the process that appends to it. */
-interface OpenJournal {
-  name: string;
-  /** The upper blob the journal's records apply to. */
-  base: Digest | null;
-  /** Its file, once the first record made it. */
-  file: string | undefined;
-  /** Open for appending once a record was appended. */
-  fd?: number;
-  /** Bytes of valid records (a torn tail after them is overwritten). */
-  length: number;
-  records: number;
-  /** Chunks durable already (the base's, and those earlier records carried): not carried again. */
-  durable?: Set<Digest>;
-}
-
-/** Past these, the next save is whole: the journal must stay quick to replay. */
-const JOURNAL_RECORDS = 1000;
-const JOURNAL_BYTES = 64 * 1024 * 1024;
-
-/** The chunks a delta's files reference that are not durable yet (a lower file's own chunks are). */
-function freshChunks(delta: UpperDelta, durable: ReadonlySet<Digest>): Set<Digest> {
-  const fresh = new Set<Digest>();
-  for (const [, inode] of delta.entries) {
-    if (inode.kind !== 'file') continue;
-    const { patch, base } = inode.data;
-    for (const [index, chunk] of patch) {
-      for (const digest of chunkDigests(chunk)) if (!durable.has(digest) && digest !== base[index]) fresh.add(digest);
-    }
-  }
-  return fresh;
 }
 
 function withoutJournal(record: ContainerRecord): ContainerRecord {

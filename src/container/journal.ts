@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import { ByteReader, ByteWriter, FormatError } from '../layer/codec.js';
 import { type BlobStore, type Digest, xxh64 } from '../store/index.js';
 import type { Image } from '../union/image.js';
-import { type UpperDelta, chunkDigests, decodeDelta, encodeDelta } from './upper-codec.js';
+import { removeFileDurably, writeFileAtomic } from '../durable-file.js';
+import { type UpperDelta, chunkDigests, decodeDelta, encodeDelta, upperDigests } from './upper-codec.js';
 
 /**
  * A container's journal: the incremental saves made since its upper layer was last saved whole,
@@ -21,7 +22,7 @@ import { type UpperDelta, chunkDigests, decodeDelta, encodeDelta } from './upper
 const MAGIC = 0x314a464c; // "LFJ1" read as a little-endian u32
 const HEADER = 16;
 /** Chunk bytes a record carries at most; past this the blobs are synced instead. */
-export const INLINE_LIMIT = 4 * 1024 * 1024;
+const INLINE_LIMIT = 4 * 1024 * 1024;
 
 export interface JournalRecord {
   delta: UpperDelta;
@@ -54,7 +55,7 @@ function decodeRecord(payload: Uint8Array, image: Image | undefined): JournalRec
   return { delta, chunks };
 }
 
-export function encodeRecord(record: JournalRecord): Buffer {
+function encodeRecord(record: JournalRecord): Buffer {
   const out = new ByteWriter();
   out.blob(encodeDelta(record.delta));
   out.uint(record.chunks.size);
@@ -96,4 +97,93 @@ export function restoreChunk(store: BlobStore, digest: Digest, bytes: Uint8Array
   }
   const stored = store.put(bytes);
   if (stored !== digest) throw new FormatError(`journal chunk ${digest} was stored as ${stored}`);
+}
+
+/** Past these, the next save is whole: a journal must stay quick to replay. */
+const MAX_RECORDS = 1000;
+const MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The journal of one open container, in the process that appends to it (the one holding the
+ * container's lock). Its file is made by the first append, which the caller names in the record.
+ */
+export class JournalWriter {
+  private fd: number | undefined;
+  /** Chunks durable already (the base's, and those earlier records carried): not carried again. */
+  private durable: Set<Digest> | undefined;
+
+  constructor(
+    readonly name: string,
+    /** The upper blob the records apply to. */
+    readonly base: Digest | null,
+    readonly file: string,
+    /** Whether the file exists (and the record names it). */
+    private made: boolean,
+    /** Bytes of valid records: a torn tail after them is written over. */
+    private length = 0,
+    private records = 0,
+  ) {}
+
+  get exists(): boolean {
+    return this.made;
+  }
+
+  hasRoom(): boolean {
+    return this.records < MAX_RECORDS && this.length < MAX_BYTES;
+  }
+
+  /**
+   * Appends a delta with one fdatasync. The chunks written since the last save travel in the
+   * record unless they are many; then their blobs are synced first. `nameFile` names a file the
+   * first append made in the container's record.
+   */
+  append(delta: UpperDelta, store: BlobStore & { sync(): void }, durable: boolean, nameFile: (file: string) => void): void {
+    if (delta.entries.length === 0 && delta.removed.length === 0) return;
+    this.durable ??= new Set(this.base === null ? [] : upperDigests(store.get(this.base)));
+    const fresh = freshChunks(delta, this.durable);
+    let carried = 0;
+    for (const digest of fresh) carried += store.size(digest);
+    const chunks = new Map<Digest, Uint8Array>();
+    if (carried <= INLINE_LIMIT) for (const digest of fresh) chunks.set(digest, store.get(digest));
+    else store.sync();
+    const frame = encodeRecord({ delta, chunks });
+    if (!this.made) {
+      writeFileAtomic(this.file, frame, { durable });
+      try {
+        nameFile(this.file);
+      } catch (error) {
+        removeFileDurably(this.file, false);
+        throw error;
+      }
+      this.made = true;
+    } else {
+      if (this.fd === undefined) {
+        this.fd = fs.openSync(this.file, 'r+');
+        fs.ftruncateSync(this.fd, this.length);
+      }
+      fs.writeSync(this.fd, frame, 0, frame.length, this.length);
+      if (durable) fs.fdatasyncSync(this.fd);
+    }
+    this.length += frame.length;
+    this.records++;
+    for (const digest of fresh) this.durable.add(digest);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/** The chunks a delta's files reference that are not durable yet (a lower file's own chunks are). */
+function freshChunks(delta: UpperDelta, durable: ReadonlySet<Digest>): Set<Digest> {
+  const fresh = new Set<Digest>();
+  for (const [, inode] of delta.entries) {
+    if (inode.kind !== 'file') continue;
+    const { patch, base } = inode.data;
+    for (const [index, chunk] of patch) {
+      for (const digest of chunkDigests(chunk)) if (!durable.has(digest) && digest !== base[index]) fresh.add(digest);
+    }
+  }
+  return fresh;
 }
