@@ -21,6 +21,8 @@ import { imagesCommand } from './images.js';
 import { importCommand } from './import.js';
 import { mountCommand } from './mount.js';
 import { psCommand } from './ps.js';
+import { pullCommand } from './pull.js';
+import { pushCommand } from './push.js';
 import { rmCommand } from './rm.js';
 import { rmiCommand } from './rmi.js';
 import { umountCommand } from './umount.js';
@@ -36,6 +38,8 @@ const COMMANDS: readonly Command[] = [
   diffCommand,
   commitCommand,
   exportCommand,
+  pushCommand,
+  pullCommand,
   forkCommand,
   rmCommand,
   rmiCommand,

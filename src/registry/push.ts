@@ -1,0 +1,122 @@
+import { type ConfigOptions, imageConfig, jsonBytes } from '../image/config.js';
+import { type OciDigest, Tally, sha256 } from '../image/digest.js';
+import { gzip } from '../image/compression.js';
+import { type LayerExportOptions, layerTar } from '../image/layer-export.js';
+import { MEDIA } from '../image/oci-json.js';
+import type { Layer } from '../layer/index.js';
+import type { BlobStore } from '../store/index.js';
+import { BlobCache } from './blob-cache.js';
+import { type ClientOptions, RegistryClient } from './client.js';
+import { type ImageRef, parseRef } from './reference.js';
+
+export interface PushOptions extends ClientOptions, ConfigOptions, LayerExportOptions {
+  /** Layers uploaded at once (default 3). */
+  concurrency?: number;
+  /** Bytes per PATCH of a chunked upload (default 16 MiB). */
+  chunkSize?: number;
+  onLayer?: (event: PushEvent) => void;
+}
+
+export interface PushEvent {
+  layer: string;
+  /** How the layer got there: uploaded, already there (HEAD), or mounted from another repository. */
+  state: 'uploading' | 'uploaded' | 'exists' | 'mounted';
+  bytes: number;
+}
+
+export interface PushedImage {
+  ref: ImageRef;
+  manifestDigest: OciDigest;
+  uploaded: number;
+  exists: number;
+  mounted: number;
+  /** Bytes sent in layer uploads. */
+  bytes: number;
+}
+
+interface PushedLayer {
+  digest: OciDigest;
+  size: number;
+  diffId: OciDigest;
+  mediaType: string;
+}
+
+/**
+ * Pushes layers (bottom first) as an OCI image: each layer blob is skipped when the registry has
+ * it (HEAD), mounted when another repository of the same registry has it, or else uploaded in
+ * chunks while it is exported (gzip tar, the bytes `layerfs export` writes), hashed on the way;
+ * then the config, then the manifest under the tag. BlobCache remembers each layer's blob, so a
+ * second push of an image sharing a base uploads only the new layers, without compressing the
+ * base again. Nothing is tagged in the registry until every blob is in.
+ */
+export async function pushImage(store: BlobStore, storeDir: string, layers: readonly Layer[], refText: string, options: PushOptions = {}): Promise<PushedImage> {
+  const ref = parseRef(refText);
+  if (ref.digest) throw new TypeError(`${refText}: push to a tag, not a digest (the digest is the manifest's own)`);
+  const client = new RegistryClient(ref.registry, ref.scheme, options);
+  const cache = new BlobCache(storeDir);
+  const here = `${ref.registry}/${ref.repository}`;
+  const counts = { uploaded: 0, exists: 0, mounted: 0, bytes: 0 };
+  try {
+    const pushLayer = async (layer: Layer): Promise<PushedLayer> => {
+      const report = (state: PushEvent['state'], bytes: number) => options.onLayer?.({ layer: layer.id, state, bytes });
+      for (const blob of cache.forLayer(layer.id)) {
+        if (!blob.mediaType.includes('gzip')) continue;
+        if ((await client.blobSize(ref.repository, blob.digest)) === blob.size) {
+          counts.exists++;
+          report('exists', blob.size);
+          return { ...blob, mediaType: MEDIA.ociLayerGzip };
+        }
+        for (const from of blob.repos) {
+          const slash = from.indexOf('/');
+          if (from.slice(0, slash) !== ref.registry || from === here) continue;
+          if (await client.mountBlob(ref.repository, blob.digest, from.slice(slash + 1))) {
+            cache.note({ ...blob, repos: [here] });
+            counts.mounted++;
+            report('mounted', blob.size);
+            return { ...blob, mediaType: MEDIA.ociLayerGzip };
+          }
+        }
+      }
+      const tar = new Tally();
+      report('uploading', 0);
+      const sent = await client.uploadStream(ref.repository, gzip(tar.through(layerTar(store, layer, options))), {
+        chunkSize: options.chunkSize,
+        onBytes: (bytes) => report('uploading', bytes),
+      });
+      const pushed = { ...sent, diffId: tar.digest(), mediaType: MEDIA.ociLayerGzip };
+      cache.note({ ...pushed, layers: [layer.id], repos: [here] });
+      counts.uploaded++;
+      counts.bytes += sent.size;
+      report('uploaded', sent.size);
+      return pushed;
+    };
+    const blobs = await mapLimit(layers, options.concurrency ?? 3, pushLayer);
+    const config = jsonBytes(imageConfig(layers, blobs.map((blob) => blob.diffId), options));
+    const configDigest = sha256(config);
+    if ((await client.blobSize(ref.repository, configDigest)) !== config.length) await client.uploadBytes(ref.repository, config);
+    const manifest = jsonBytes({
+      schemaVersion: 2,
+      mediaType: MEDIA.ociManifest,
+      config: { mediaType: MEDIA.ociConfig, digest: configDigest, size: config.length },
+      layers: blobs.map((blob) => ({ mediaType: blob.mediaType, digest: blob.digest, size: blob.size })),
+    });
+    await client.putManifest(ref.repository, ref.tag!, manifest, MEDIA.ociManifest);
+    return { ref, manifestDigest: sha256(manifest), ...counts };
+  } finally {
+    client.close();
+  }
+}
+
+/** `work` over the items, at most `limit` at once, results in the items' order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const at = next++;
+      results[at] = await work(items[at]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
