@@ -2,7 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { tempDir } from '../helpers/tmp.js';
+import * as os from 'node:os';
 
 /** Debian's docker-registry (distribution 2.8); the tests that need it say how to install it. */
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
@@ -41,7 +41,8 @@ export async function freePort(): Promise<number> {
 
 /** Starts a registry on a free loopback port with a config written here: filesystem storage in a temp folder. */
 export async function startRegistry(setup: RegistrySetup = {}): Promise<RunningRegistry> {
-  const dir = tempDir('layerfs-registry-');
+  // Its own folder, not tempDir(): that one is emptied after each test, the registry lives for a suite.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-registry-'));
   const root = path.join(dir, 'data');
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
@@ -92,6 +93,7 @@ export async function startRegistry(setup: RegistrySetup = {}): Promise<RunningR
     async stop() {
       child.kill('SIGTERM');
       await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
