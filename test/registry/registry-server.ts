@@ -28,6 +28,8 @@ export interface RegistrySetup {
   login?: { username: string; password: string };
   /** A self-signed certificate for 127.0.0.1. */
   tls?: boolean;
+  /** Bearer tokens from this token service (see token-server.ts). */
+  token?: { realm: string; service: string; issuer: string; certFile: string };
 }
 
 /** A free TCP port on loopback (bound and released: the registry binds it right after). */
@@ -75,6 +77,10 @@ export async function startRegistry(setup: RegistrySetup = {}): Promise<RunningR
     authFile = path.join(dir, 'auth.json');
     const auth = Buffer.from(`${setup.login.username}:${setup.login.password}`).toString('base64');
     fs.writeFileSync(authFile, JSON.stringify({ auths: { [host]: { auth } } }));
+  }
+  if (setup.token) {
+    const { realm, service, issuer, certFile } = setup.token;
+    lines.push('auth:', '  token:', `    realm: ${realm}`, `    service: ${service}`, `    issuer: ${issuer}`, `    rootcertbundle: ${certFile}`);
   }
   const config = path.join(dir, 'config.yml');
   fs.writeFileSync(config, `${lines.join('\n')}\n`);
