@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../container/index.js';
+import { lazyReads } from '../registry/index.js';
 import { type Command, type Context, EXIT, UsageError, commandHelp, parseCommandArgs } from './command.js';
 import { commitCommand } from './commit.js';
 import { createCommand } from './create.js';
@@ -126,7 +127,8 @@ async function main(argv: readonly string[]): Promise<number> {
     const storeDir = path.resolve(store ?? defaultStoreDir());
     const context: Context = {
       storeDir,
-      engine: () => (engine ??= Engine.open(storeDir)),
+      // A store holding lazily pulled images reads their missing chunks from the registry.
+      engine: () => (engine ??= Engine.open(storeDir, { reads: lazyReads(storeDir) })),
       out,
       err,
       argv,

@@ -16,12 +16,14 @@ export const pushCommand: Command = {
     'chunks; the manifest is put last, so the tag appears only when every blob is in. A second',
     'push of an image sharing a base uploads only the new layers. Logins come from',
     '$REGISTRY_AUTH_FILE or ~/.docker/config.json. A name that is both an image and a container',
-    'is taken as the image unless --container is given.',
+    'is taken as the image unless --container is given. --lazy writes uncompressed tar layers and',
+    'a layerfs index (tagged sha256-<manifest>.layerfs) so `pull --lazy` can fetch files on demand.',
     '',
     'Example: layerfs push web localhost:5000/web:1.0',
   ].join('\n'),
   options: {
     container: { type: 'boolean', help: 'NAME is a container (when an image has the same name)' },
+    lazy: { type: 'boolean', help: 'write the seekable form for pull --lazy: plain tar layers and a layerfs index beside the image' },
     ...REGISTRY_OPTIONS,
   },
   positionals: [2, 2],
@@ -35,6 +37,7 @@ export const pushCommand: Command = {
       const layers = layersOf(engine, name!, values.container === true);
       const pushed = await pushImage(engine.store, engine.dir, layers, ref!, {
         ...registryOptions(values),
+        lazy: values.lazy === true,
         onLayer: (event) => progress.update(event.layer, event.state, event.bytes),
       }).finally(() => progress.finish());
       const skipped = [pushed.exists && `${pushed.exists} already there`, pushed.mounted && `${pushed.mounted} mounted`].filter(Boolean).join(', ');

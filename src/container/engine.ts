@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { type ImageImportOptions, importImage } from '../image/import.js';
 import { layerFromTar } from '../image/layer-from-tar.js';
 import { Layer, type LayerId, layerFromFs } from '../layer/index.js';
-import { BlobError, DirBlobStore, type GcResult, collectGarbage } from '../store/index.js';
+import { BlobError, type BlobStore, DirBlobStore, type GcResult, collectGarbage } from '../store/index.js';
 import { Image } from '../union/image.js';
 import { removeAbandoned } from '../durable-file.js';
 import { Container } from './container.js';
@@ -23,6 +23,11 @@ export interface EngineOptions {
   durable?: boolean;
   /** How long a writer waits for another process's short store lock (default 30 s). */
   lockWaitMs?: number;
+  /**
+   * The store containers read file contents through, made from the directory store (default:
+   * that store itself). Lazily pulled images fetch missing chunks this way (src/registry).
+   */
+  reads?: (store: BlobStore) => BlobStore;
 }
 
 export interface ImportOptions {
@@ -65,6 +70,8 @@ export interface EngineGcResult extends GcResult {
 export class Engine {
   readonly dir: string;
   readonly store: DirBlobStore;
+  /** What containers read contents through (EngineOptions.reads). */
+  readonly reader: BlobStore;
   private readonly images_: RecordFolder<ImageRecord>;
   private readonly containers_: RecordFolder<ContainerRecord>;
   private readonly locks: StoreLocks;
@@ -77,6 +84,7 @@ export class Engine {
     this.dir = dir;
     // Blobs are fsynced together right before a record names them, not one by one.
     this.store = new DirBlobStore(dir, { durable, batch: true });
+    this.reader = options.reads ? options.reads(this.store) : this.store;
     const syncBlobs = () => this.store.sync();
     this.images_ = new RecordFolder(path.join(dir, 'images'), 'image', durable, syncBlobs);
     this.containers_ = new RecordFolder(path.join(dir, 'containers'), 'container', durable, syncBlobs);
@@ -210,9 +218,9 @@ export class Engine {
   openContainer(name: string): Container {
     const record = this.containers_.get(name);
     const image = this.imageOf(record.layers, `container ${name}`);
-    if (record.upper === null) return new Container(image, this.store);
+    if (record.upper === null) return new Container(image, this.reader);
     try {
-      return Container.load(image, this.store, this.store.get(record.upper));
+      return Container.load(image, this.reader, this.store.get(record.upper));
     } catch (error) {
       throw new EngineError('EIO', `container ${name} cannot be loaded (${(error as Error).message}); run layerfs verify`, { cause: error });
     }

@@ -15,3 +15,8 @@ export { BlobCache, type KnownBlob } from './blob-cache.js';
 export { type LayerEvent } from './registry-files.js';
 export { type PullOptions, type PulledImage, pullImage, defaultName } from './pull.js';
 export { type PushOptions, type PushEvent, type PushedImage, pushImage } from './push.js';
+export { type LazyPulledImage, pullLazy } from './lazy-pull.js';
+export { LazyBlobStore, lazyReads, lazyTimeoutMs } from './lazy-store.js';
+export { type LazyRecord, LazyRecords } from './lazy-records.js';
+export { LAZY_INDEX_TYPE, lazyTag, parseLazyIndex } from './lazy-index.js';
+export { type LazyPresence, fetchRest, lazyPresence } from './lazy-rest.js';

@@ -5,7 +5,9 @@ import { type LayerExportOptions, layerTar } from '../image/layer-export.js';
 import { MEDIA } from '../image/oci-json.js';
 import type { Layer } from '../layer/index.js';
 import type { BlobStore } from '../store/index.js';
+import { gzipSync } from 'node:zlib';
 import { BlobCache } from './blob-cache.js';
+import { ChunkRecorder, LAZY_CONFIG_TYPE, LAZY_INDEX_TYPE, LAZY_SCHEMA, type LazyIndex, type LazyLayer, lazyTag } from './lazy-index.js';
 import { type ClientOptions, RegistryClient } from './client.js';
 import { type ImageRef, parseRef } from './reference.js';
 
@@ -15,6 +17,8 @@ export interface PushOptions extends ClientOptions, ConfigOptions, LayerExportOp
   /** Bytes per PATCH of a chunked upload (default 16 MiB). */
   chunkSize?: number;
   onLayer?: (event: PushEvent) => void;
+  /** Write the seekable form (see lazy-index.ts): plain tar layers and a layerfs index beside them. */
+  lazy?: boolean;
 }
 
 export interface PushEvent {
@@ -39,6 +43,8 @@ interface PushedLayer {
   size: number;
   diffId: OciDigest;
   mediaType: string;
+  /** The seekable form's index entry (push --lazy). */
+  lazy?: LazyLayer;
 }
 
 /**
@@ -59,6 +65,13 @@ export async function pushImage(store: BlobStore, storeDir: string, layers: read
   try {
     const pushLayer = async (layer: Layer): Promise<PushedLayer> => {
       const report = (state: PushEvent['state'], bytes: number) => options.onLayer?.({ layer: layer.id, state, bytes });
+      if (options.lazy) {
+        const pushed = await pushSeekable(client, store, layer, ref.repository, options, (bytes) => report('uploading', bytes));
+        counts.uploaded++;
+        counts.bytes += pushed.size;
+        report('uploaded', pushed.size);
+        return pushed;
+      }
       for (const blob of cache.forLayer(layer.id)) {
         if (!blob.mediaType.includes('gzip')) continue;
         if ((await client.blobSize(ref.repository, blob.digest)) === blob.size) {
@@ -101,10 +114,44 @@ export async function pushImage(store: BlobStore, storeDir: string, layers: read
       layers: blobs.map((blob) => ({ mediaType: blob.mediaType, digest: blob.digest, size: blob.size })),
     });
     await client.putManifest(ref.repository, ref.tag!, manifest, MEDIA.ociManifest);
-    return { ref, manifestDigest: sha256(manifest), ...counts };
+    const manifestDigest = sha256(manifest);
+    if (options.lazy) await pushLazyIndex(client, ref.repository, manifestDigest, blobs.map((blob) => blob.lazy!));
+    return { ref, manifestDigest, ...counts };
   } finally {
     client.close();
   }
+}
+
+/** A layer as a plain tar, uploaded while the offset of each content chunk in it is noted. */
+async function pushSeekable(client: RegistryClient, store: BlobStore, layer: Layer, repository: string, options: PushOptions, onBytes: (bytes: number) => void): Promise<PushedLayer> {
+  let offset = 0;
+  const recorder = new ChunkRecorder(store, () => offset);
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of layerTar(recorder, layer, options)) {
+      offset += chunk.length;
+      yield chunk;
+    }
+  }
+  const sent = await client.uploadStream(repository, counted(), { chunkSize: options.chunkSize, onBytes });
+  const lazy: LazyLayer = { blob: sent.digest, size: sent.size, layer: Buffer.from(store.get(layer.id)).toString('base64'), chunks: [...recorder.spans.values()] };
+  return { ...sent, diffId: sent.digest, mediaType: MEDIA.ociLayer, lazy };
+}
+
+/** The index artifact, tagged after the image manifest it describes. */
+async function pushLazyIndex(client: RegistryClient, repository: string, manifestDigest: OciDigest, layers: LazyLayer[]): Promise<void> {
+  const index: LazyIndex = { schema: LAZY_SCHEMA, layers };
+  const blob = gzipSync(jsonBytes(index));
+  const blobDigest = await client.uploadBytes(repository, blob);
+  const config = jsonBytes({ image: manifestDigest });
+  const configDigest = await client.uploadBytes(repository, config);
+  const manifest = jsonBytes({
+    schemaVersion: 2,
+    mediaType: MEDIA.ociManifest,
+    config: { mediaType: LAZY_CONFIG_TYPE, digest: configDigest, size: config.length },
+    layers: [{ mediaType: LAZY_INDEX_TYPE, digest: blobDigest, size: blob.length }],
+    annotations: { 'dev.layerfs.image': manifestDigest },
+  });
+  await client.putManifest(repository, lazyTag(manifestDigest), manifest, MEDIA.ociManifest);
 }
 
 /** `work` over the items, at most `limit` at once, results in the items' order. */

@@ -1,0 +1,100 @@
+import type { Engine } from '../container/index.js';
+import type { OciDigest } from '../image/digest.js';
+import { type BlobStore, type Digest, toDigest, xxh64 } from '../store/index.js';
+import { RegistryClient, type ClientOptions } from './client.js';
+import { RegistryError } from './errors.js';
+import type { ChunkSpan } from './lazy-index.js';
+import { type LazyRecord, LazyRecords } from './lazy-records.js';
+import { mapLimit } from './push.js';
+
+export interface LazyPresence {
+  image: string;
+  /** Distinct chunk bytes of the image, and those in the store. */
+  totalBytes: number;
+  presentBytes: number;
+  chunks: number;
+  presentChunks: number;
+}
+
+/** How much of each lazily pulled image is in the store (for `layerfs df`). */
+export function lazyPresence(engine: Engine): LazyPresence[] {
+  const images = new Set(engine.images().map((image) => image.name));
+  return new LazyRecords(engine.dir).all().filter((record) => images.has(record.image)).map((record) => {
+    const presence: LazyPresence = { image: record.image, totalBytes: 0, presentBytes: 0, chunks: 0, presentChunks: 0 };
+    for (const [, [, length, here]] of distinctChunks(record, engine.store)) {
+      presence.chunks++;
+      presence.totalBytes += length;
+      if (here) {
+        presence.presentChunks++;
+        presence.presentBytes += length;
+      }
+    }
+    return presence;
+  });
+}
+
+function distinctChunks(record: LazyRecord, store: BlobStore): Map<Digest, [OciDigest, number, boolean]> {
+  const chunks = new Map<Digest, [OciDigest, number, boolean]>();
+  for (const layer of record.layers) for (const [digest, , length] of layer.chunks) if (!chunks.has(digest)) chunks.set(digest, [layer.blob, length, store.has(digest)]);
+  return chunks;
+}
+
+/** Ranges fetched by `pull --rest`: neighbouring missing chunks together, up to this many bytes. */
+const RANGE = 8 * 1024 * 1024;
+
+/**
+ * Fetches every chunk of a lazily pulled image that is not in the store yet (`pull --rest`):
+ * neighbouring chunks in one Range request, a few requests at once, each chunk checked against
+ * its digest before it is stored. When all are in, the image's lazy record is removed: it is an
+ * image like any other.
+ */
+export async function fetchRest(engine: Engine, image: string, options: ClientOptions & { concurrency?: number; onBytes?: (done: number, total: number) => void } = {}): Promise<{ fetchedBytes: number; chunks: number }> {
+  engine.imageRecord(image);
+  const records = new LazyRecords(engine.dir);
+  const record = records.get(image);
+  if (!record) return { fetchedBytes: 0, chunks: 0 };
+  const client = new RegistryClient(record.registry, record.scheme, { ...(record.caFile ? { caFile: record.caFile } : {}), ...(record.insecure ? { insecure: true } : {}), ...options });
+  const work = engine.pin(`fetching the rest of ${image}`);
+  let fetchedBytes = 0;
+  let chunks = 0;
+  try {
+    const ranges: { blob: OciDigest; spans: ChunkSpan[] }[] = [];
+    const seen = new Set<Digest>();
+    for (const layer of record.layers) {
+      const missing = layer.chunks.filter(([digest]) => !seen.has(digest) && !engine.store.has(digest) && seen.add(digest)).sort((a, b) => a[1] - b[1]);
+      let current: ChunkSpan[] = [];
+      for (const span of missing) {
+        const first = current[0];
+        if (first && span[1] + span[2] - first[1] > RANGE) {
+          ranges.push({ blob: layer.blob, spans: current });
+          current = [];
+        }
+        current.push(span);
+      }
+      if (current.length > 0) ranges.push({ blob: layer.blob, spans: current });
+    }
+    const total = ranges.reduce((sum, range) => sum + range.spans.reduce((bytes, span) => bytes + span[2], 0), 0);
+    await mapLimit(ranges, options.concurrency ?? 4, async ({ blob, spans }) => {
+      const start = spans[0]![1];
+      const last = spans.at(-1)!;
+      const bytes = await client.blobRange(record.repository, blob, start, last[1] + last[2]);
+      for (const [digest, offset, length] of spans) {
+        const chunk = bytes.subarray(offset - start, offset - start + length);
+        const hashed = toDigest(xxh64(chunk));
+        if (digest !== hashed && !digest.startsWith(`${hashed}~`)) {
+          throw new RegistryError('EDIGEST', `${record.registry}/${record.repository}: blob ${blob} bytes ${offset}-${offset + length - 1} are not chunk ${digest}`);
+        }
+        engine.store.put(chunk);
+        fetchedBytes += length;
+        chunks++;
+      }
+      options.onBytes?.(fetchedBytes, total);
+    });
+    engine.store.sync();
+    records.remove(image);
+    return { fetchedBytes, chunks };
+  } finally {
+    work.release();
+    client.close();
+  }
+}

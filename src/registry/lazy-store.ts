@@ -1,0 +1,102 @@
+import { BlobError, type BlobStore, type Digest, type StoreStats, toDigest, xxh64 } from '../store/index.js';
+import { type ChunkPlace, LazyRecords } from './lazy-records.js';
+import { SyncFetcher } from './sync-fetcher.js';
+
+/** How long a read waits for a lazy chunk before it fails with EIO ($LAYERFS_LAZY_TIMEOUT seconds, default 30). */
+export function lazyTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const seconds = Number(env.LAYERFS_LAZY_TIMEOUT);
+  return seconds > 0 ? seconds * 1000 : 30_000;
+}
+
+/**
+ * The store as readers of a lazily pulled image see it: a chunk that is not here yet, but that
+ * a lazy record places in a registry blob, is fetched (one Range request), checked against its
+ * digest by the inner store's own put (the digest of the bytes must be the one asked for), kept,
+ * and returned: never fetched twice, never wrong bytes. Everything else is the inner store's;
+ * `has` answers for what is here, so gc, verify and df see the truth.
+ */
+export class LazyBlobStore implements BlobStore {
+  /** Chunks fetched, and their bytes (for df and benchmarks). */
+  fetched = { chunks: 0, bytes: 0 };
+
+  constructor(
+    private readonly inner: BlobStore,
+    private readonly places: Map<Digest, ChunkPlace>,
+    private readonly fetcher: SyncFetcher,
+  ) {}
+
+  get(digest: Digest): Uint8Array {
+    try {
+      return this.inner.get(digest);
+    } catch (error) {
+      if (!(error instanceof BlobError && error.fault === 'missing')) throw error;
+      return this.fetch(digest, error);
+    }
+  }
+
+  readInto(digest: Digest, target: Uint8Array, offset: number, room: number): number {
+    try {
+      return this.inner.readInto(digest, target, offset, room);
+    } catch (error) {
+      if (!(error instanceof BlobError && error.fault === 'missing')) throw error;
+      const bytes = this.fetch(digest, error);
+      if (bytes.length > room) return -1;
+      target.set(bytes, offset);
+      return bytes.length;
+    }
+  }
+
+  private fetch(digest: Digest, missing: BlobError): Uint8Array {
+    const place = this.places.get(digest);
+    if (!place) throw missing;
+    let bytes: Uint8Array;
+    try {
+      bytes = this.fetcher.fetch(place);
+    } catch (error) {
+      throw new BlobError(digest, 'missing', { cause: error });
+    }
+    // Checked before it is stored: bytes that hash to another digest are not this chunk.
+    const hashed = toDigest(xxh64(bytes));
+    const stored = digest === hashed || digest.startsWith(`${hashed}~`) ? this.inner.put(bytes) : hashed;
+    if (stored !== digest) {
+      throw new BlobError(digest, 'corrupt', { cause: new Error(`${place.record.registry}/${place.record.repository}: blob ${place.blob} bytes ${place.offset}-${place.offset + place.length - 1} are not chunk ${digest} (they hash to ${stored})`) });
+    }
+    this.fetched.chunks++;
+    this.fetched.bytes += bytes.length;
+    return bytes;
+  }
+
+  has(digest: Digest): boolean {
+    return this.inner.has(digest);
+  }
+
+  put(bytes: Uint8Array): Digest {
+    return this.inner.put(bytes);
+  }
+
+  delete(digest: Digest): void {
+    this.inner.delete(digest);
+  }
+
+  digests(): Iterable<Digest> {
+    return this.inner.digests();
+  }
+
+  size(digest: Digest): number {
+    return this.inner.size(digest);
+  }
+
+  stats(): StoreStats {
+    return this.inner.stats();
+  }
+}
+
+/**
+ * For Engine.open: wraps the store readers use when the store holds lazily pulled images;
+ * undefined when it holds none (the store is used as it is).
+ */
+export function lazyReads(storeDir: string, env: NodeJS.ProcessEnv = process.env): ((store: BlobStore) => BlobStore) | undefined {
+  const records = new LazyRecords(storeDir);
+  if (records.all().length === 0) return undefined;
+  return (store) => new LazyBlobStore(store, records.places(), new SyncFetcher(lazyTimeoutMs(env)));
+}
