@@ -67,6 +67,23 @@ export class FakeRegistry {
     res.end(req.method === 'HEAD' ? undefined : found.bytes);
   }
 
+  /** A hook passing every request it gets on to a real registry, answer and all. */
+  static proxyTo(host: string): Hook {
+    return (req, res) =>
+      new Promise<boolean>((resolve) => {
+        const upstream = http.request(`http://${host}${req.url}`, { method: req.method, headers: { ...req.headers, host } }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+          resolve(true);
+        });
+        upstream.on('error', () => {
+          res.writeHead(502).end();
+          resolve(true);
+        });
+        req.pipe(upstream);
+      });
+  }
+
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
