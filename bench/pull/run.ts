@@ -121,7 +121,7 @@ try {
     ['lazy pull + mount + read 5% of files', `${lazySeconds.toFixed(2)} s`, `${formatBytes(fetched)} fetched (${((100 * fetched) / imageBytes).toFixed(1)}%)`, 'full pull', `${pullSeconds.toFixed(2)} s`, `${(pullSeconds / lazySeconds).toFixed(1)}x`],
     ['second push sharing the base', `${second.uploaded} layer uploaded`, `${secondUploads} blob uploads (layer + config)`, 'first push', `${pushed.uploaded} layer`, `${second.mounted} mounted`],
   ];
-  console.log(printTable(['measure', 'layerfs', 'detail', 'baseline', 'baseline value', 'ratio'], rows));
+  printTable(['measure', 'layerfs', 'detail', 'baseline', 'baseline value', 'ratio'], rows);
   writeResult(flags.out!, {
     bench: 'pull',
     machine: machine(),
@@ -149,7 +149,15 @@ function mountBox(store: string, mountpoint: string): { kind: string; read: (fil
       let stopped = false;
       return {
         kind: 'FUSE mount',
-        read: (file) => fs.readFileSync(path.join(mountpoint, file)),
+        read: (file) => {
+          try {
+            return fs.readFileSync(path.join(mountpoint, file));
+          } catch (error) {
+            const daemonLog = path.join(store, 'logs', 'mount-box.log');
+            log(fs.existsSync(daemonLog) ? fs.readFileSync(daemonLog, 'utf8').split('\n').filter((line) => !line.startsWith('    at')).slice(-5).join('\n') : 'no daemon log');
+            throw error;
+          }
+        },
         stop: () => {
           if (!stopped) cli('umount', mountpoint);
           stopped = true;

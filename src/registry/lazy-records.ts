@@ -16,12 +16,14 @@ export interface LazyRecord {
   layers: { blob: OciDigest; size: number; chunks: ChunkSpan[] }[];
 }
 
-/** A chunk's place: which registry blob, at which bytes. */
+/** A chunk's place: which registry blob, at which bytes; `at` indexes the layer's chunk table. */
 export interface ChunkPlace {
   record: LazyRecord;
   blob: OciDigest;
   offset: number;
   length: number;
+  chunks: ChunkSpan[];
+  at: number;
 }
 
 /**
@@ -69,7 +71,9 @@ export class LazyRecords {
     const places = new Map<Digest, ChunkPlace>();
     for (const record of this.all()) {
       for (const layer of record.layers) {
-        for (const [digest, offset, length] of layer.chunks) if (!places.has(digest)) places.set(digest, { record, blob: layer.blob, offset, length });
+        layer.chunks.forEach(([digest, offset, length], at) => {
+          if (!places.has(digest)) places.set(digest, { record, blob: layer.blob, offset, length, chunks: layer.chunks, at });
+        });
       }
     }
     return places;

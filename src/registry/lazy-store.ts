@@ -1,6 +1,10 @@
 import { BlobError, type BlobStore, type Digest, type StoreStats, toDigest, xxh64 } from '../store/index.js';
+import type { ChunkSpan } from './lazy-index.js';
 import { type ChunkPlace, LazyRecords } from './lazy-records.js';
 import { SyncFetcher } from './sync-fetcher.js';
+
+/** Bytes of a file fetched with the chunk a read asks for (the rest of a shared library, say). */
+const READ_AHEAD = 1024 * 1024;
 
 /** How long a read waits for a lazy chunk before it fails with EIO ($LAYERFS_LAZY_TIMEOUT seconds, default 30). */
 export function lazyTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
@@ -49,21 +53,37 @@ export class LazyBlobStore implements BlobStore {
   private fetch(digest: Digest, missing: BlobError): Uint8Array {
     const place = this.places.get(digest);
     if (!place) throw missing;
+    // The rest of the file comes in the same request: its chunks follow this one in the tar
+    // with no gap (a tar header separates files), up to READ_AHEAD bytes, those not here yet.
+    const run: ChunkSpan[] = [place.chunks[place.at]!];
+    for (let next = place.at + 1; next < place.chunks.length; next++) {
+      const last = run.at(-1)!;
+      const span = place.chunks[next]!;
+      if (span[1] !== last[1] + last[2] || span[1] + span[2] - place.offset > READ_AHEAD || this.inner.has(span[0])) break;
+      run.push(span);
+    }
+    const end = run.at(-1)![1] + run.at(-1)![2];
     let bytes: Uint8Array;
     try {
-      bytes = this.fetcher.fetch(place);
+      bytes = this.fetcher.fetch(place, place.offset, end);
     } catch (error) {
       throw new BlobError(digest, 'missing', { cause: error });
     }
-    // Checked before it is stored: bytes that hash to another digest are not this chunk.
-    const hashed = toDigest(xxh64(bytes));
-    const stored = digest === hashed || digest.startsWith(`${hashed}~`) ? this.inner.put(bytes) : hashed;
-    if (stored !== digest) {
-      throw new BlobError(digest, 'corrupt', { cause: new Error(`${place.record.registry}/${place.record.repository}: blob ${place.blob} bytes ${place.offset}-${place.offset + place.length - 1} are not chunk ${digest} (they hash to ${stored})`) });
+    let wanted: Uint8Array | undefined;
+    for (const [chunk, offset, length] of run) {
+      const part = bytes.subarray(offset - place.offset, offset - place.offset + length);
+      // Checked before it is stored: bytes that hash to another digest are not this chunk.
+      const hashed = toDigest(xxh64(part));
+      const stored = chunk === hashed || chunk.startsWith(`${hashed}~`) ? this.inner.put(part) : hashed;
+      if (stored !== chunk) {
+        if (chunk !== digest) break;
+        throw new BlobError(digest, 'corrupt', { cause: new Error(`${place.record.registry}/${place.record.repository}: blob ${place.blob} bytes ${offset}-${offset + length - 1} are not chunk ${chunk} (they hash to ${stored})`) });
+      }
+      this.fetched.chunks++;
+      this.fetched.bytes += length;
+      if (chunk === digest) wanted = part.slice();
     }
-    this.fetched.chunks++;
-    this.fetched.bytes += bytes.length;
-    return bytes;
+    return wanted!;
   }
 
   has(digest: Digest): boolean {

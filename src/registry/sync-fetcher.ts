@@ -43,7 +43,8 @@ export class SyncFetcher {
 
   constructor(private readonly timeoutMs: number) {}
 
-  fetch(place: ChunkPlace): Uint8Array {
+  /** Bytes [start, end) of the place's registry blob. */
+  fetch(place: ChunkPlace, start: number, end: number): Uint8Array {
     const { record } = place;
     const worker = (this.worker ??= this.start());
     Atomics.store(this.state, 0, 0);
@@ -54,11 +55,11 @@ export class SyncFetcher {
       insecure: record.insecure,
       repository: record.repository,
       blob: place.blob,
-      start: place.offset,
-      end: place.offset + place.length,
+      start,
+      end,
     });
     const waited = Atomics.wait(this.state, 0, 0, this.timeoutMs);
-    const what = `${record.registry}/${record.repository}: blob ${place.blob} bytes ${place.offset}-${place.offset + place.length - 1}`;
+    const what = `${record.registry}/${record.repository}: blob ${place.blob} bytes ${start}-${end - 1}`;
     if (waited === 'timed-out') {
       void worker.terminate();
       this.worker = undefined;

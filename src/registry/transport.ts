@@ -92,7 +92,7 @@ export class Transport {
       res.body.resume();
       this.scheme = 'https';
     } catch (error) {
-      if (!this.mayFallBack || !NOT_TLS.has((error as NodeJS.ErrnoException).code ?? '')) throw this.networkError(error, 'GET /v2/');
+      if (!this.mayFallBack || !NOT_TLS.has((error as NodeJS.ErrnoException).code ?? '')) throw this.networkError(error, 'GET /v2/', 1);
       this.scheme = 'http';
     }
     return `${this.scheme}://${this.registry}`;
@@ -169,13 +169,13 @@ export class Transport {
     });
   }
 
-  private networkError(error: unknown, what: string): Error {
+  private networkError(error: unknown, what: string, attempts = this.retries + 1): Error {
     if (error instanceof RegistryError) return error;
     const code = (error as NodeJS.ErrnoException).code ?? '';
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/.test(code)) {
       return new RegistryError('ETLS', `${this.registry}: TLS failed (${(error as Error).message}); trust its CA with --ca-file FILE, or use --insecure for a test registry`, { cause: error });
     }
-    return new RegistryError('ENETWORK', `${this.registry}: ${what} failed after ${this.retries + 1} attempts: ${(error as Error).message}`, { cause: error });
+    return new RegistryError('ENETWORK', `${this.registry}: ${what} failed${attempts > 1 ? ` after ${attempts} attempts` : ''}: ${(error as Error).message}`, { cause: error });
   }
 
   close(): void {

@@ -84,16 +84,19 @@ export async function startRegistry(setup: RegistrySetup = {}): Promise<RunningR
   }
   const config = path.join(dir, 'config.yml');
   fs.writeFileSync(config, `${lines.join('\n')}\n`);
-  let output = '';
-  const child: ChildProcess = spawn(REGISTRY_BINARY, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (data: Buffer) => (output += data.toString()));
-  child.stderr!.on('data', (data: Buffer) => (output += data.toString()));
+  // The log goes to a file, not a pipe: a reader blocked in synchronous I/O (a lazy read through
+  // a mount) would stop draining a pipe, and the registry would stall on its next log line.
+  const logFile = path.join(dir, 'registry.log');
+  const logFd = fs.openSync(logFile, 'a');
+  const child: ChildProcess = spawn(REGISTRY_BINARY, ['serve', config], { stdio: ['ignore', logFd, logFd] });
+  fs.closeSync(logFd);
+  const output = () => fs.readFileSync(logFile, 'utf8');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitForPort(port, () => output, child);
+  await waitForPort(port, output, child);
   return {
     host,
     root,
-    log: () => output,
+    log: output,
     ...(caFile ? { caFile } : {}),
     ...(authFile ? { authFile } : {}),
     async stop() {
