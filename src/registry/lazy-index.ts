@@ -1,7 +1,8 @@
 import { type OciDigest, isOciDigest } from '../image/digest.js';
 import type { Descriptor } from '../image/oci-json.js';
-import { type BlobStore, type Digest, type StoreStats, isDigest } from '../store/index.js';
+import { type BlobStore, type Digest, isDigest } from '../store/index.js';
 import { RegistryError } from './errors.js';
+import { WrappedStore } from './wrapped-store.js';
 
 /**
  * The seekable form `layerfs push --lazy` writes, and `layerfs pull --lazy` reads.
@@ -79,45 +80,19 @@ export function parseLazyIndex(bytes: Uint8Array, layers: readonly Descriptor[],
  * each chunk just as it writes it, so `at()` is the chunk's offset in the tar. Only `get` is
  * recorded; everything else is the inner store's.
  */
-export class ChunkRecorder implements BlobStore {
+export class ChunkRecorder extends WrappedStore {
   readonly spans = new Map<Digest, ChunkSpan>();
 
   constructor(
-    private readonly inner: BlobStore,
+    inner: BlobStore,
     private readonly at: () => number,
-  ) {}
+  ) {
+    super(inner);
+  }
 
-  get(digest: Digest): Uint8Array {
+  override get(digest: Digest): Uint8Array {
     const bytes = this.inner.get(digest);
     if (!this.spans.has(digest)) this.spans.set(digest, [digest, this.at(), bytes.length]);
     return bytes;
-  }
-
-  has(digest: Digest): boolean {
-    return this.inner.has(digest);
-  }
-
-  readInto(digest: Digest, target: Uint8Array, offset: number, room: number): number {
-    return this.inner.readInto(digest, target, offset, room);
-  }
-
-  put(bytes: Uint8Array): Digest {
-    return this.inner.put(bytes);
-  }
-
-  delete(digest: Digest): void {
-    this.inner.delete(digest);
-  }
-
-  digests(): Iterable<Digest> {
-    return this.inner.digests();
-  }
-
-  size(digest: Digest): number {
-    return this.inner.size(digest);
-  }
-
-  stats(): StoreStats {
-    return this.inner.stats();
   }
 }

@@ -1,13 +1,13 @@
 import { gunzipSync } from 'node:zlib';
-import { type Engine, EngineError, checkName } from '../container/index.js';
+import type { Engine } from '../container/index.js';
 import { isManifestType, parseConfig, parseManifest } from '../image/oci-json.js';
 import { Layer } from '../layer/index.js';
-import { MAX_MANIFEST, RegistryClient } from './client.js';
+import { MAX_MANIFEST } from './client.js';
 import { RegistryError } from './errors.js';
 import { LAZY_INDEX_TYPE, lazyTag, parseLazyIndex } from './lazy-index.js';
 import { LazyRecords } from './lazy-records.js';
-import { type PullOptions, type PulledImage, defaultName, pullImage } from './pull.js';
-import { formatRef, parseRef } from './reference.js';
+import { type PullOptions, type PulledImage, pullImage, startPull } from './pull.js';
+import { formatRef } from './reference.js';
 
 /** Largest index blob taken (its trees and chunk tables; a 1 GiB image's is a few MiB). */
 const MAX_INDEX = 256 * 1024 * 1024;
@@ -25,13 +25,7 @@ export interface LazyPulledImage extends PulledImage {
  * (a plain image, or an index of several platforms) it is pulled whole.
  */
 export async function pullLazy(engine: Engine, refText: string, options: PullOptions = {}): Promise<LazyPulledImage> {
-  const ref = parseRef(refText);
-  const tag = options.tag ?? defaultName(ref);
-  checkName('image', tag);
-  if (!options.force && engine.images().some((image) => image.name === tag)) {
-    throw new EngineError('EEXIST', `image ${tag} exists; choose another name with --tag, or replace it with --force`);
-  }
-  const client = new RegistryClient(ref.registry, ref.scheme, options);
+  const { ref, tag, client } = startPull(engine, refText, options);
   const where = `${ref.registry}/${ref.repository}`;
   const work = engine.pin(`pulling ${formatRef(ref)} lazily`);
   try {

@@ -1,7 +1,8 @@
-import { BlobError, type BlobStore, type Digest, type StoreStats, toDigest, xxh64 } from '../store/index.js';
+import { BlobError, type BlobStore, type Digest, toDigest, xxh64 } from '../store/index.js';
 import type { ChunkSpan } from './lazy-index.js';
 import { type ChunkPlace, LazyRecords } from './lazy-records.js';
 import { SyncFetcher } from './sync-fetcher.js';
+import { WrappedStore } from './wrapped-store.js';
 
 /** Bytes of a file fetched with the chunk a read asks for (the rest of a shared library, say). */
 const READ_AHEAD = 1024 * 1024;
@@ -19,17 +20,19 @@ export function lazyTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
  * and returned: never fetched twice, never wrong bytes. Everything else is the inner store's;
  * `has` answers for what is here, so gc, verify and df see the truth.
  */
-export class LazyBlobStore implements BlobStore {
+export class LazyBlobStore extends WrappedStore {
   /** Chunks fetched, and their bytes (for df and benchmarks). */
   fetched = { chunks: 0, bytes: 0 };
 
   constructor(
-    private readonly inner: BlobStore,
+    inner: BlobStore,
     private readonly places: Map<Digest, ChunkPlace>,
     private readonly fetcher: SyncFetcher,
-  ) {}
+  ) {
+    super(inner);
+  }
 
-  get(digest: Digest): Uint8Array {
+  override get(digest: Digest): Uint8Array {
     try {
       return this.inner.get(digest);
     } catch (error) {
@@ -38,7 +41,7 @@ export class LazyBlobStore implements BlobStore {
     }
   }
 
-  readInto(digest: Digest, target: Uint8Array, offset: number, room: number): number {
+  override readInto(digest: Digest, target: Uint8Array, offset: number, room: number): number {
     try {
       return this.inner.readInto(digest, target, offset, room);
     } catch (error) {
@@ -84,30 +87,6 @@ export class LazyBlobStore implements BlobStore {
       if (chunk === digest) wanted = part.slice();
     }
     return wanted!;
-  }
-
-  has(digest: Digest): boolean {
-    return this.inner.has(digest);
-  }
-
-  put(bytes: Uint8Array): Digest {
-    return this.inner.put(bytes);
-  }
-
-  delete(digest: Digest): void {
-    this.inner.delete(digest);
-  }
-
-  digests(): Iterable<Digest> {
-    return this.inner.digests();
-  }
-
-  size(digest: Digest): number {
-    return this.inner.size(digest);
-  }
-
-  stats(): StoreStats {
-    return this.inner.stats();
   }
 }
 

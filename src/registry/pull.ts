@@ -36,13 +36,7 @@ export interface PulledImage {
  * gc, and partial downloads that the next pull resumes.
  */
 export async function pullImage(engine: Engine, refText: string, options: PullOptions = {}): Promise<PulledImage> {
-  const ref = parseRef(refText);
-  const tag = options.tag ?? defaultName(ref);
-  checkName('image', tag);
-  if (!options.force && engine.images().some((image) => image.name === tag)) {
-    throw new EngineError('EEXIST', `image ${tag} exists; choose another name with --tag, or replace it with --force`);
-  }
-  const client = new RegistryClient(ref.registry, ref.scheme, options);
+  const { ref, tag, client } = startPull(engine, refText, options);
   const work = engine.pin(`pulling ${formatRef(ref)}`);
   const abort = new AbortController();
   let fetched = 0;
@@ -83,6 +77,17 @@ export async function pullImage(engine: Engine, refText: string, options: PullOp
 
 function resolvedType(compression: 'gzip' | 'none'): string {
   return compression === 'gzip' ? MEDIA.ociLayerGzip : MEDIA.ociLayer;
+}
+
+/** The reference, the local name (checked before anything is fetched) and a client. */
+export function startPull(engine: Engine, refText: string, options: PullOptions): { ref: ImageRef; tag: string; client: RegistryClient } {
+  const ref = parseRef(refText);
+  const tag = options.tag ?? defaultName(ref);
+  checkName('image', tag);
+  if (!options.force && engine.images().some((image) => image.name === tag)) {
+    throw new EngineError('EEXIST', `image ${tag} exists; choose another name with --tag, or replace it with --force`);
+  }
+  return { ref, tag, client: new RegistryClient(ref.registry, ref.scheme, options) };
 }
 
 /** `alpine` for docker.io/library/alpine:latest, `alpine-3.19` for alpine:3.19. */

@@ -1,9 +1,9 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../../src/container/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { seededBytes } from '../helpers/bytes.js';
 import { viewTree } from '../image/oci-helpers.js';
+import { hostTree as folder } from '../cli/helpers.js';
 
 /** A fresh store (not durable: tests only). */
 export function freshEngine(): Engine {
@@ -11,14 +11,7 @@ export function freshEngine(): Engine {
 }
 
 /** A host folder of files (path -> content). */
-export function folder(files: Record<string, string | Uint8Array>): string {
-  const root = tempDir('layerfs-registry-src-');
-  for (const [name, data] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
-    fs.writeFileSync(path.join(root, name), data);
-  }
-  return root;
-}
+export { hostTree as folder } from '../cli/helpers.js';
 
 /**
  * Images `base` (one layer: /etc, a 600 KiB binary) and `app` (base plus a layer of its own),
