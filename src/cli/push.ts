@@ -35,7 +35,8 @@ export const pushCommand: Command = {
     const progress = new LayerProgress();
     try {
       const layers = layersOf(engine, name!, values.container === true);
-      const pushed = await pushImage(engine.store, engine.dir, layers, ref!, {
+      // Through the reader: a lazily pulled image's missing chunks are fetched as they are sent.
+      const pushed = await pushImage(engine.reader, engine.dir, layers, ref!, {
         ...registryOptions(values),
         lazy: values.lazy === true,
         onLayer: (event) => progress.update(event.layer, event.state, event.bytes),
