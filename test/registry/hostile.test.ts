@@ -117,6 +117,23 @@ describe('a registry that lies, stalls or redirects', () => {
     expect(error.message).toContain(target);
   });
 
+  it('layers are fetched in parallel: the first layer\'s answer waits for the second layer\'s request', async () => {
+    const [first, second] = layerDigests as [string, string];
+    fake.hooks.push(async (req, _res, url) => {
+      if (!url.pathname.endsWith(first)) return false;
+      // Sequential fetching would never ask for the second layer while this one is pending.
+      const deadline = Date.now() + 5000;
+      while (!fake.requests.some((request) => request.url.endsWith(second))) {
+        if (Date.now() > deadline) throw new Error('the second layer was not asked for while the first was pending');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return false;
+    });
+    const engine = freshEngine();
+    await pullImage(engine, `${fake.host}/img:1`, { tag: 'got', ...quick, timeoutMs: 10_000 });
+    expect(treeOf(engine, 'got')).toEqual(treeOf(source, 'app'));
+  });
+
   it('503 twice, then an answer: the pull retries with backoff and succeeds', async () => {
     let refused = 0;
     fake.hooks.push((req, res, url) => {
