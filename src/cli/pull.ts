@@ -3,7 +3,7 @@ import { type Command, UsageError, stringOption } from './command.js';
 import { formatBytes, shortDigest } from './format.js';
 import { LayerProgress } from './layer-progress.js';
 import { Progress } from './progress.js';
-import { REGISTRY_OPTIONS, registryOptions } from './registry-options.js';
+import { REGISTRY_OPTIONS, platformOption, registryOptions } from './registry-options.js';
 
 export const pullCommand: Command = {
   name: 'pull',
@@ -42,13 +42,7 @@ export const pullCommand: Command = {
       return;
     }
     if (ref === undefined) throw new UsageError('missing REF');
-    const platformText = stringOption(values, 'platform');
-    let platform: { os: string; architecture: string; variant?: string } | undefined;
-    if (platformText !== undefined) {
-      const [os, architecture, variant] = platformText.split('/');
-      if (!os || !architecture) throw new UsageError(`--platform must be OS/ARCH[/VARIANT] (linux/amd64), not ${JSON.stringify(platformText)}`);
-      platform = { os, architecture, ...(variant ? { variant } : {}) };
-    }
+    const platform = platformOption(values);
     const progress = new LayerProgress();
     const tag = stringOption(values, 'tag');
     const pull = values.lazy === true ? pullLazy : pullImage;

@@ -4,7 +4,7 @@ import type { Engine } from '../container/index.js';
 import { type Command, UsageError } from './command.js';
 import { formatBytes } from './format.js';
 import { LayerProgress } from './layer-progress.js';
-import { REGISTRY_OPTIONS, registryOptions } from './registry-options.js';
+import { REGISTRY_OPTIONS, platformOption, registryOptions } from './registry-options.js';
 
 export const pushCommand: Command = {
   name: 'push',
@@ -18,11 +18,14 @@ export const pushCommand: Command = {
     '$REGISTRY_AUTH_FILE or ~/.docker/config.json. A name that is both an image and a container',
     'is taken as the image unless --container is given. --lazy writes uncompressed tar layers and',
     'a layerfs index (tagged sha256-<manifest>.layerfs) so `pull --lazy` can fetch files on demand.',
+    '--index with --platform makes REF an image index serving several platforms, one push each.',
     '',
     'Example: layerfs push web localhost:5000/web:1.0',
   ].join('\n'),
   options: {
     container: { type: 'boolean', help: 'NAME is a container (when an image has the same name)' },
+    platform: { type: 'string', arg: 'OS/ARCH', help: 'the platform the image config states (default: the host\'s)' },
+    index: { type: 'boolean', help: 'put an image index at REF: this image for its platform, beside the platforms REF has' },
     lazy: { type: 'boolean', help: 'write the seekable form for pull --lazy: plain tar layers and a layerfs index beside the image' },
     ...REGISTRY_OPTIONS,
   },
@@ -39,6 +42,8 @@ export const pushCommand: Command = {
       const pushed = await pushImage(engine.reader, engine.dir, layers, ref!, {
         ...registryOptions(values),
         lazy: values.lazy === true,
+        index: values.index === true,
+        ...(platformOption(values) ? { platform: platformOption(values)! } : {}),
         onLayer: (event) => progress.update(event.layer, event.state, event.bytes),
       }).finally(() => progress.finish());
       const skipped = [pushed.exists && `${pushed.exists} already there`, pushed.mounted && `${pushed.mounted} mounted`].filter(Boolean).join(', ');

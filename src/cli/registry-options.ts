@@ -28,3 +28,12 @@ export function registryOptions(values: Values): ClientOptions {
   }
   return options;
 }
+
+/** `--platform OS/ARCH[/VARIANT]`, when given. */
+export function platformOption(values: Values): { os: string; architecture: string; variant?: string } | undefined {
+  const text = stringOption(values, 'platform');
+  if (text === undefined) return undefined;
+  const [os, architecture, variant] = text.split('/');
+  if (!os || !architecture) throw new UsageError(`--platform must be OS/ARCH[/VARIANT] (linux/amd64), not ${JSON.stringify(text)}`);
+  return { os, architecture, ...(variant ? { variant } : {}) };
+}

@@ -2,11 +2,12 @@ import { type ConfigOptions, imageConfig, jsonBytes } from '../image/config.js';
 import { type OciDigest, Tally, sha256 } from '../image/digest.js';
 import { gzip } from '../image/compression.js';
 import { type LayerExportOptions, layerTar } from '../image/layer-export.js';
-import { MEDIA } from '../image/oci-json.js';
+import { MEDIA, type Platform } from '../image/oci-json.js';
 import type { Layer } from '../layer/index.js';
 import type { BlobStore } from '../store/index.js';
 import { gzipSync } from 'node:zlib';
 import { BlobCache } from './blob-cache.js';
+import { putIndex } from './push-index.js';
 import { ChunkRecorder, LAZY_CONFIG_TYPE, LAZY_INDEX_TYPE, LAZY_SCHEMA, type LazyIndex, type LazyLayer, lazyTag } from './lazy-index.js';
 import { type ClientOptions, RegistryClient } from './client.js';
 import { type ImageRef, parseRef } from './reference.js';
@@ -19,6 +20,8 @@ export interface PushOptions extends ClientOptions, ConfigOptions, LayerExportOp
   onLayer?: (event: PushEvent) => void;
   /** Write the seekable form (see lazy-index.ts): plain tar layers and a layerfs index beside them. */
   lazy?: boolean;
+  /** Put an image index at the tag: this image for its platform, beside the platforms already there. */
+  index?: boolean;
 }
 
 export interface PushEvent {
@@ -113,8 +116,12 @@ export async function pushImage(store: BlobStore, storeDir: string, layers: read
       config: { mediaType: MEDIA.ociConfig, digest: configDigest, size: config.length },
       layers: blobs.map((blob) => ({ mediaType: blob.mediaType, digest: blob.digest, size: blob.size })),
     });
-    await client.putManifest(ref.repository, ref.tag!, manifest, MEDIA.ociManifest);
     const manifestDigest = sha256(manifest);
+    await client.putManifest(ref.repository, options.index ? manifestDigest : ref.tag!, manifest, MEDIA.ociManifest);
+    if (options.index) {
+      const { architecture, os, variant } = JSON.parse(Buffer.from(config).toString()) as Platform;
+      await putIndex(client, ref.repository, ref.tag!, { digest: manifestDigest, size: manifest.length, platform: { os, architecture, ...(variant ? { variant } : {}) } });
+    }
     if (options.lazy) await pushLazyIndex(client, ref.repository, manifestDigest, blobs.map((blob) => blob.lazy!));
     return { ref, manifestDigest, ...counts };
   } finally {

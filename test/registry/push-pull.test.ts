@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importImage } from '../../src/image/index.js';
 import { MemoryBlobStore } from '../../src/index.js';
-import { pullImage, pushImage } from '../../src/registry/index.js';
+import { hostPlatform, importImage } from '../../src/image/index.js';
+import { RegistryClient, pullImage, pushImage } from '../../src/registry/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { commandExists, viewTree } from '../image/oci-helpers.js';
 import { baseAndApp, countRequests, freshEngine, treeOf } from './helpers.js';
@@ -65,6 +65,28 @@ describe.skipIf(registryMissing)(`push and pull against docker-registry (${INSTA
     const target = freshEngine();
     await pullImage(target, `${registry.host}/chunks/base:1`, { tag: 'base' });
     expect(treeOf(target, 'base')).toEqual(treeOf(engine, 'base'));
+  });
+
+  it('push --index: one tag serves two platforms, and a pull takes the host\'s unless told another', async () => {
+    const engine = freshEngine();
+    baseAndApp(engine, 13);
+    const host = hostPlatform();
+    const other = { os: 'linux', architecture: host.architecture === 'arm64' ? 'amd64' : 'arm64' };
+    const ref = `${registry.host}/multi/img:1`;
+    await pushImage(engine.store, engine.dir, engine.image('base').layers, ref, { index: true, platform: other });
+    await pushImage(engine.store, engine.dir, engine.image('app').layers, ref, { index: true, platform: host });
+    // Pushed again for the same platform: replaced, not added.
+    await pushImage(engine.store, engine.dir, engine.image('app').layers, ref, { index: true, platform: host });
+    const client = new RegistryClient(registry.host, 'http');
+    const index = await client.getManifest('multi/img', '1');
+    client.close();
+    expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    expect((JSON.parse(Buffer.from(index.bytes).toString()) as { manifests: unknown[] }).manifests).toHaveLength(2);
+    const target = freshEngine();
+    await pullImage(target, ref, { tag: 'mine' });
+    await pullImage(target, ref, { tag: 'theirs', platform: other });
+    expect(treeOf(target, 'mine')).toEqual(treeOf(engine, 'app'));
+    expect(treeOf(target, 'theirs')).toEqual(treeOf(engine, 'base'));
   });
 
   it('a tag that does not exist is a clear error and leaves no image', async () => {
