@@ -1,7 +1,8 @@
 import type { Layer } from '../layer/index.js';
 import { pushImage } from '../registry/index.js';
 import type { Engine } from '../container/index.js';
-import { type Command, UsageError } from './command.js';
+import * as fs from 'node:fs';
+import { type Command, UsageError, type Values, stringOption } from './command.js';
 import { formatBytes } from './format.js';
 import { LayerProgress } from './layer-progress.js';
 import { REGISTRY_OPTIONS, platformOption, registryOptions } from './registry-options.js';
@@ -24,6 +25,7 @@ export const pushCommand: Command = {
   ].join('\n'),
   options: {
     container: { type: 'boolean', help: 'NAME is a container (when an image has the same name)' },
+    prefetch: { type: 'string', arg: 'FILE', help: 'with --lazy: a file listing the paths a program start reads (one a line), fetched by pull --lazy at once' },
     platform: { type: 'string', arg: 'OS/ARCH', help: 'the platform the image config states (default: the host\'s)' },
     index: { type: 'boolean', help: 'put an image index at REF: this image for its platform, beside the platforms REF has' },
     lazy: { type: 'boolean', help: 'write the seekable form for pull --lazy: plain tar layers and a layerfs index beside the image' },
@@ -43,6 +45,7 @@ export const pushCommand: Command = {
         ...registryOptions(values),
         lazy: values.lazy === true,
         index: values.index === true,
+        ...prefetchOption(values),
         ...(platformOption(values) ? { platform: platformOption(values)! } : {}),
         onLayer: (event) => progress.update(event.layer, event.state, event.bytes),
       }).finally(() => progress.finish());
@@ -53,6 +56,17 @@ export const pushCommand: Command = {
     }
   },
 };
+
+/** `--prefetch FILE`: the paths it lists, one a line (blank lines and # comments skipped). */
+function prefetchOption(values: Values): { prefetch?: string[] } {
+  const file = stringOption(values, 'prefetch');
+  if (file === undefined) return {};
+  if (values.lazy !== true) throw new UsageError('--prefetch goes with --lazy: a plain image is pulled whole');
+  const paths = fs.readFileSync(file, 'utf8').split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+  const relative = paths.find((line) => !line.startsWith('/'));
+  if (relative !== undefined) throw new UsageError(`${file}: ${JSON.stringify(relative)} is not an absolute path in the image`);
+  return { prefetch: paths };
+}
 
 /** An image's layers, or a container's image layers plus its changes as a new layer on top. */
 function layersOf(engine: Engine, name: string, container: boolean): readonly Layer[] {

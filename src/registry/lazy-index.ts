@@ -14,7 +14,8 @@ import { WrappedStore } from './wrapped-store.js';
  * layerfs's own encoding of the layer's tree (names, modes, owners, chunk digests) and where
  * each content chunk lies in the tar (offset, length). A lazy pull stores the trees at once and
  * fetches a chunk with one HTTP Range request the first time it is read, checking it against
- * its xxh64 digest before it enters the store; the tar's sha256 is for whole-blob tools.
+ * its xxh64 digest before it enters the store; the tar's sha256 is for whole-blob tools. An
+ * optional prefetch list names the files a program start reads, fetched with the trees.
  */
 export const LAZY_INDEX_TYPE = 'application/vnd.layerfs.lazy-index.v1+json+gzip';
 export const LAZY_CONFIG_TYPE = 'application/vnd.layerfs.lazy-config.v1+json';
@@ -37,6 +38,11 @@ export interface LazyLayer {
 export interface LazyIndex {
   schema: typeof LAZY_SCHEMA;
   layers: LazyLayer[];
+  /**
+   * Files a program start reads (eStargz's prioritized files, recorded by a run of the
+   * workload): `pull --lazy` fetches them along with the trees, several requests at once.
+   */
+  prefetch?: string[];
 }
 
 /** The tag of the index artifact of an image manifest. */
@@ -58,6 +64,9 @@ export function parseLazyIndex(bytes: Uint8Array, layers: readonly Descriptor[],
   }
   const bad = (why: string) => new RegistryError('EPROTOCOL', `${what}: ${why}`);
   if (json?.schema !== LAZY_SCHEMA || !Array.isArray(json.layers)) throw bad(`not a ${LAZY_SCHEMA} index`);
+  if (json.prefetch !== undefined && (!Array.isArray(json.prefetch) || !json.prefetch.every((file) => typeof file === 'string' && file.startsWith('/')))) {
+    throw bad('its prefetch list is not a list of absolute paths');
+  }
   if (json.layers.length !== layers.length) throw bad(`it lists ${json.layers.length} layers, the image has ${layers.length}`);
   json.layers.forEach((entry, i) => {
     const layer = layers[i]!;

@@ -1,11 +1,13 @@
 import { gunzipSync } from 'node:zlib';
 import type { Engine } from '../container/index.js';
 import { isManifestType, parseConfig, parseManifest } from '../image/oci-json.js';
-import { Layer } from '../layer/index.js';
+import { Layer, type LayerId, WHITEOUT } from '../layer/index.js';
+import { type Digest, contentDigests } from '../store/index.js';
 import { MAX_MANIFEST } from './client.js';
 import { RegistryError } from './errors.js';
 import { LAZY_INDEX_TYPE, lazyTag, parseLazyIndex } from './lazy-index.js';
-import { LazyRecords } from './lazy-records.js';
+import { type LazyRecord, LazyRecords } from './lazy-records.js';
+import { fetchChunks } from './lazy-rest.js';
 import { type PullOptions, type PulledImage, pullImage, startPull } from './pull.js';
 import { formatRef } from './reference.js';
 
@@ -15,6 +17,26 @@ const MAX_INDEX = 256 * 1024 * 1024;
 export interface LazyPulledImage extends PulledImage {
   /** False when the image has no seekable form and was pulled whole. */
   lazy: boolean;
+  /** Bytes of the prefetch list's files fetched with the trees. */
+  prefetched?: number;
+}
+
+/** The chunks of the listed files, from the topmost layer that has each (a whiteout hides it). */
+function prefetchSet(engine: Engine, ids: readonly LayerId[], files: readonly string[]): Set<Digest> {
+  const layers = ids.map((id) => Layer.load(engine.store, id)).reverse();
+  const chunks = new Set<Digest>();
+  for (const file of files) {
+    for (const layer of layers) {
+      const ino = layer.lookup(file);
+      if (ino === undefined) continue;
+      if (ino !== WHITEOUT) {
+        const inode = layer.inode(ino);
+        if (inode.kind === 'file') for (const digest of contentDigests(inode.content)) chunks.add(digest);
+      }
+      break;
+    }
+  }
+  return chunks;
 }
 
 /**
@@ -64,7 +86,7 @@ export async function pullLazy(engine: Engine, refText: string, options: PullOpt
       return id;
     });
     // The record first: a tagged lazy image always knows where its chunks are.
-    new LazyRecords(engine.dir).write({
+    const lazyRecord: LazyRecord = {
       image: tag,
       registry: ref.registry,
       repository: ref.repository,
@@ -72,9 +94,13 @@ export async function pullLazy(engine: Engine, refText: string, options: PullOpt
       ...(options.caFile ? { caFile: options.caFile } : {}),
       ...(options.insecure ? { insecure: true } : {}),
       layers: index.layers.map(({ blob, size, chunks }) => ({ blob, size, chunks })),
-    });
+    };
+    new LazyRecords(engine.dir).write(lazyRecord);
+    // The files a program start reads come now, several at once (a read would fetch them one by one).
+    const wanted = prefetchSet(engine, ids, index.prefetch ?? []);
+    const prefetched = wanted.size > 0 ? await fetchChunks(engine.store, client, lazyRecord, (digest) => wanted.has(digest), { maxGap: 4096, concurrency: 8 }) : { fetchedBytes: 0 };
     const record = engine.tag(tag, ids, { force: options.force });
-    return { record, ref, fetched: compressed.length + configBytes.length + top.bytes.length + indexManifest.bytes.length, cached: 0, lazy: true };
+    return { record, ref, fetched: compressed.length + configBytes.length + top.bytes.length + indexManifest.bytes.length + prefetched.fetchedBytes, cached: 0, lazy: true, prefetched: prefetched.fetchedBytes };
   } finally {
     work.release();
     client.close();

@@ -1,7 +1,7 @@
 import type { Engine, VerifyReport } from '../container/index.js';
 import type { OciDigest } from '../image/digest.js';
 import { type BlobStore, type Digest, toDigest, xxh64 } from '../store/index.js';
-import { RegistryClient, type ClientOptions } from './client.js';
+import { type ClientOptions, RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
 import type { ChunkSpan } from './lazy-index.js';
 import { type LazyRecord, LazyRecords } from './lazy-records.js';
@@ -39,60 +39,82 @@ function distinctChunks(record: LazyRecord, store: BlobStore): Map<Digest, [OciD
   return chunks;
 }
 
-/** Ranges fetched by `pull --rest`: neighbouring missing chunks together, up to this many bytes. */
+/** Ranges fetched at once: neighbouring missing chunks together, up to this many bytes. */
 const RANGE = 8 * 1024 * 1024;
 
+export interface FetchChunksOptions {
+  /** Bytes between two wanted chunks that are fetched rather than split into two requests. */
+  maxGap: number;
+  /** Requests at once. */
+  concurrency: number;
+  onBytes?: (done: number, total: number) => void;
+}
+
 /**
- * Fetches every chunk of a lazily pulled image that is not in the store yet (`pull --rest`):
- * neighbouring chunks in one Range request, a few requests at once, each chunk checked against
- * its digest before it is stored. When all are in, the image's lazy record is removed: it is an
- * image like any other.
+ * Fetches the wanted chunks of a lazy record that are not in the store: neighbours (gaps up to
+ * `maxGap`) in one Range request of at most 8 MiB, several requests at once, each chunk checked
+ * against its digest before it is stored.
+ */
+export async function fetchChunks(store: BlobStore, client: RegistryClient, record: LazyRecord, wanted: (digest: Digest) => boolean, options: FetchChunksOptions): Promise<{ fetchedBytes: number; chunks: number }> {
+  const ranges: { blob: OciDigest; spans: ChunkSpan[] }[] = [];
+  const seen = new Set<Digest>();
+  for (const layer of record.layers) {
+    const missing = layer.chunks.filter(([digest]) => wanted(digest) && !seen.has(digest) && !store.has(digest) && seen.add(digest)).sort((a, b) => a[1] - b[1]);
+    let current: ChunkSpan[] = [];
+    for (const span of missing) {
+      const first = current[0];
+      const last = current.at(-1);
+      if (first && last && (span[1] + span[2] - first[1] > RANGE || span[1] - (last[1] + last[2]) > options.maxGap)) {
+        ranges.push({ blob: layer.blob, spans: current });
+        current = [];
+      }
+      current.push(span);
+    }
+    if (current.length > 0) ranges.push({ blob: layer.blob, spans: current });
+  }
+  const total = ranges.reduce((sum, range) => sum + range.spans.reduce((bytes, span) => bytes + span[2], 0), 0);
+  let fetchedBytes = 0;
+  let chunks = 0;
+  await mapLimit(ranges, options.concurrency, async ({ blob, spans }) => {
+    const start = spans[0]![1];
+    const last = spans.at(-1)!;
+    const bytes = await client.blobRange(record.repository, blob, start, last[1] + last[2]);
+    for (const [digest, offset, length] of spans) {
+      const chunk = bytes.subarray(offset - start, offset - start + length);
+      const hashed = toDigest(xxh64(chunk));
+      if (digest !== hashed && !digest.startsWith(`${hashed}~`)) {
+        throw new RegistryError('EDIGEST', `${record.registry}/${record.repository}: blob ${blob} bytes ${offset}-${offset + length - 1} are not chunk ${digest}`);
+      }
+      store.put(chunk);
+      fetchedBytes += length;
+      chunks++;
+    }
+    options.onBytes?.(fetchedBytes, total);
+  });
+  return { fetchedBytes, chunks };
+}
+
+/** A client for the registry a lazy record names, with the settings it was pulled with. */
+export function recordClient(record: LazyRecord, options: ClientOptions = {}): RegistryClient {
+  return new RegistryClient(record.registry, record.scheme, { ...(record.caFile ? { caFile: record.caFile } : {}), ...(record.insecure ? { insecure: true } : {}), ...options });
+}
+
+/**
+ * Fetches every chunk of a lazily pulled image that is not in the store yet (`pull --rest`).
+ * When all are in, the image's lazy record is removed: it is an image like any other.
  */
 export async function fetchRest(engine: Engine, image: string, options: ClientOptions & { concurrency?: number; onBytes?: (done: number, total: number) => void } = {}): Promise<{ fetchedBytes: number; chunks: number }> {
   engine.imageRecord(image);
   const records = new LazyRecords(engine.dir);
   const record = records.get(image);
   if (!record) return { fetchedBytes: 0, chunks: 0 };
-  const client = new RegistryClient(record.registry, record.scheme, { ...(record.caFile ? { caFile: record.caFile } : {}), ...(record.insecure ? { insecure: true } : {}), ...options });
+  const client = recordClient(record, options);
   const work = engine.pin(`fetching the rest of ${image}`);
-  let fetchedBytes = 0;
-  let chunks = 0;
   try {
-    const ranges: { blob: OciDigest; spans: ChunkSpan[] }[] = [];
-    const seen = new Set<Digest>();
-    for (const layer of record.layers) {
-      const missing = layer.chunks.filter(([digest]) => !seen.has(digest) && !engine.store.has(digest) && seen.add(digest)).sort((a, b) => a[1] - b[1]);
-      let current: ChunkSpan[] = [];
-      for (const span of missing) {
-        const first = current[0];
-        if (first && span[1] + span[2] - first[1] > RANGE) {
-          ranges.push({ blob: layer.blob, spans: current });
-          current = [];
-        }
-        current.push(span);
-      }
-      if (current.length > 0) ranges.push({ blob: layer.blob, spans: current });
-    }
-    const total = ranges.reduce((sum, range) => sum + range.spans.reduce((bytes, span) => bytes + span[2], 0), 0);
-    await mapLimit(ranges, options.concurrency ?? 4, async ({ blob, spans }) => {
-      const start = spans[0]![1];
-      const last = spans.at(-1)!;
-      const bytes = await client.blobRange(record.repository, blob, start, last[1] + last[2]);
-      for (const [digest, offset, length] of spans) {
-        const chunk = bytes.subarray(offset - start, offset - start + length);
-        const hashed = toDigest(xxh64(chunk));
-        if (digest !== hashed && !digest.startsWith(`${hashed}~`)) {
-          throw new RegistryError('EDIGEST', `${record.registry}/${record.repository}: blob ${blob} bytes ${offset}-${offset + length - 1} are not chunk ${digest}`);
-        }
-        engine.store.put(chunk);
-        fetchedBytes += length;
-        chunks++;
-      }
-      options.onBytes?.(fetchedBytes, total);
-    });
+    const done = await fetchChunks(engine.store, client, record, () => true, { maxGap: RANGE, concurrency: options.concurrency ?? 4, ...(options.onBytes ? { onBytes: options.onBytes } : {}) });
     engine.store.sync();
     records.remove(image);
-    return { fetchedBytes, chunks };
+    return done;
   } finally {
     work.release();
     client.close();

@@ -20,6 +20,8 @@ export interface PushOptions extends ClientOptions, ConfigOptions, LayerExportOp
   onLayer?: (event: PushEvent) => void;
   /** Write the seekable form (see lazy-index.ts): plain tar layers and a layerfs index beside them. */
   lazy?: boolean;
+  /** With `lazy`: files a program start reads, fetched by `pull --lazy` with the trees. */
+  prefetch?: readonly string[];
   /** Put an image index at the tag: this image for its platform, beside the platforms already there. */
   index?: boolean;
 }
@@ -122,7 +124,7 @@ export async function pushImage(store: BlobStore, storeDir: string, layers: read
       const { architecture, os, variant } = JSON.parse(Buffer.from(config).toString()) as Platform;
       await putIndex(client, ref.repository, ref.tag!, { digest: manifestDigest, size: manifest.length, platform: { os, architecture, ...(variant ? { variant } : {}) } });
     }
-    if (options.lazy) await pushLazyIndex(client, ref.repository, manifestDigest, blobs.map((blob) => blob.lazy!));
+    if (options.lazy) await pushLazyIndex(client, ref.repository, manifestDigest, blobs.map((blob) => blob.lazy!), options.prefetch);
     return { ref, manifestDigest, ...counts };
   } finally {
     client.close();
@@ -145,8 +147,8 @@ async function pushSeekable(client: RegistryClient, store: BlobStore, layer: Lay
 }
 
 /** The index artifact, tagged after the image manifest it describes. */
-async function pushLazyIndex(client: RegistryClient, repository: string, manifestDigest: OciDigest, layers: LazyLayer[]): Promise<void> {
-  const index: LazyIndex = { schema: LAZY_SCHEMA, layers };
+async function pushLazyIndex(client: RegistryClient, repository: string, manifestDigest: OciDigest, layers: LazyLayer[], prefetch: readonly string[] | undefined): Promise<void> {
+  const index: LazyIndex = { schema: LAZY_SCHEMA, layers, ...(prefetch?.length ? { prefetch: [...prefetch] } : {}) };
   const blob = gzipSync(jsonBytes(index));
   const blobDigest = await client.uploadBytes(repository, blob);
   const config = jsonBytes({ image: manifestDigest });

@@ -57,6 +57,23 @@ describe.skipIf(registryMissing)(`lazy pull against docker-registry (${INSTALL_H
     expect(treeOf(engine, 'img')).toEqual(treeOf(source, 'img'));
   });
 
+  it('a prefetch list: its files come with the trees, and reading them fetches nothing more', async () => {
+    const source = freshEngine();
+    source.importDirectory(folder({ 'bin/start': seededBytes(300 * 1024, 3), 'lib/libc.so': seededBytes(200 * 1024, 4), 'usr/share/big.dat': seededBytes(1024 * 1024, 5) }), 'img');
+    await pushImage(source.store, source.dir, source.image('img').layers, `${registry.host}/lazy/pre:1`, { lazy: true, prefetch: ['/bin/start', '/lib/libc.so', '/not/there'] });
+    const target = freshEngine();
+    const pulled = await pullLazy(target, `${registry.host}/lazy/pre:1`, { tag: 'img' });
+    expect(pulled.prefetched).toBe(500 * 1024);
+    const engine = reopen(target);
+    engine.create('img', 'box');
+    const box = createFs(engine.openContainer('box'));
+    expectBytes(box.readFileSync('/bin/start'), seededBytes(300 * 1024, 3));
+    expectBytes(box.readFileSync('/lib/libc.so'), seededBytes(200 * 1024, 4));
+    expect((engine.reader as LazyBlobStore).fetched.bytes).toBe(0);
+    expectBytes(box.readFileSync('/usr/share/big.dat'), seededBytes(1024 * 1024, 5));
+    expect((engine.reader as LazyBlobStore).fetched.bytes).toBe(1024 * 1024);
+  });
+
   it('a plain image pulls whole under --lazy', async () => {
     const source = freshEngine();
     baseAndApp(source);
