@@ -68,6 +68,12 @@ try {
   const lazyPushed = await pushImage(source.store, source.dir, [base], `${registry.host}/bench/lazy:1`, { lazy: true });
   const lazyPushSeconds = seconds(started);
   log(`push --lazy: ${lazyPushSeconds.toFixed(1)} s, ${formatBytes(lazyPushed.bytes)}`);
+  // The files a program start reads: a fixed share of the base's files (every 20th for 5%).
+  const files = plan.entries.filter((entry) => entry.kind === 'file');
+  const wanted = files.filter((_, i) => i % Math.round(1 / share) === 0);
+  const wantedBytes = wanted.reduce((sum, entry) => sum + (entry.kind === 'file' ? entry.size : 0), 0);
+  // The same again with that list as the prefetch list, as a profiling run of the program would record it.
+  await pushImage(source.store, source.dir, [base], `${registry.host}/bench/prefetch:1`, { lazy: true, prefetch: wanted.map((entry) => `/${entry.path.replace(/^\//, '')}`) });
 
   // 2. A second image sharing the base: only its own layer and config should be uploaded.
   const extra = new LayerBuilder(source.store);
@@ -90,35 +96,21 @@ try {
   const skopeoSeconds = seconds(started);
   log(`skopeo copy: ${skopeoSeconds.toFixed(1)} s`);
 
-  // 4. Lazy pull, mount, read the files a program start needs.
-  const files = plan.entries.filter((entry) => entry.kind === 'file');
-  const wanted = files.filter((_, i) => i % Math.round(1 / share) === 0);
-  const wantedBytes = wanted.reduce((sum, entry) => sum + (entry.kind === 'file' ? entry.size : 0), 0);
-  const lazyStore = path.join(scratch, 'lazy');
-  const logBefore = registry.log().length;
-  started = performance.now();
-  const lazy = Engine.open(lazyStore);
-  await pullLazy(lazy, `${registry.host}/bench/lazy:1`, { tag: 'base' });
-  lazy.create('base', 'box');
-  const pullDone = seconds(started);
-  const mountpoint = path.join(scratch, 'mnt');
-  fs.mkdirSync(mountpoint);
-  const how = mountBox(lazyStore, mountpoint);
-  cleanups.push(how.stop);
-  const mounted = seconds(started);
-  let readBytes = 0;
-  for (const entry of wanted) readBytes += how.read(entry.path).length;
-  const lazySeconds = seconds(started);
-  how.stop();
-  cleanups.pop();
-  const fetched = registry.log().slice(logBefore).split('\n').filter((line) => line.includes('/v2/bench/lazy/')).reduce((sum, line) => sum + responseBytes(line), 0);
-  log(`lazy: pull ${pullDone.toFixed(2)} s, ${how.kind} ${(mounted - pullDone).toFixed(2)} s, read ${wanted.length} files (${formatBytes(readBytes)}) at ${lazySeconds.toFixed(2)} s; ${formatBytes(fetched)} fetched`);
-  if (readBytes !== wantedBytes) throw new Error(`read ${readBytes} bytes of the ${wantedBytes} the files hold`);
+  // 4. Lazy pull, mount, read the files a program start needs: without and with the prefetch list.
+  const lazy = await lazyStart('lazy');
+  const prefetch = await lazyStart('prefetch');
 
   const imageBytes = pushed.bytes;
   const rows = [
     ['full pull (layerfs pull)', `${pullSeconds.toFixed(2)} s`, `${formatBytes(imageBytes / pullSeconds)}/s`, 'skopeo copy to an OCI layout', `${skopeoSeconds.toFixed(2)} s`, `${(skopeoSeconds / pullSeconds).toFixed(2)}x`],
-    ['lazy pull + mount + read 5% of files', `${lazySeconds.toFixed(2)} s`, `${formatBytes(fetched)} fetched (${((100 * fetched) / imageBytes).toFixed(1)}%)`, 'full pull', `${pullSeconds.toFixed(2)} s`, `${(pullSeconds / lazySeconds).toFixed(1)}x`],
+    ...[lazy, prefetch].map((run) => [
+      `lazy pull + mount + read 5% of files${run === prefetch ? ' (prefetch list)' : ''}`,
+      `${run.firstUsefulReadSeconds.toFixed(2)} s`,
+      `${formatBytes(run.fetchedBytes)} fetched (${((100 * run.fetchedBytes) / imageBytes).toFixed(1)}%)`,
+      'full pull',
+      `${pullSeconds.toFixed(2)} s`,
+      `${(pullSeconds / run.firstUsefulReadSeconds).toFixed(1)}x`,
+    ]),
     ['second push sharing the base', `${second.uploaded} layer uploaded`, `${secondUploads} blob uploads (layer + config)`, 'first push', `${pushed.uploaded} layer`, `${second.mounted} mounted`],
   ];
   printTable(['measure', 'layerfs', 'detail', 'baseline', 'baseline value', 'ratio'], rows);
@@ -127,13 +119,37 @@ try {
     machine: machine(),
     commit: commit(),
     seed,
-    sizes: { baseBytes: plan.bytes, files: plan.files, imageBytes, readShare: share, filesRead: wanted.length, bytesRead: readBytes },
+    sizes: { baseBytes: plan.bytes, files: plan.files, imageBytes, readShare: share, filesRead: wanted.length, bytesRead: wantedBytes },
     push: { seconds: pushSeconds, bytes: pushed.bytes, lazySeconds: lazyPushSeconds, lazyBytes: lazyPushed.bytes },
     secondPush: { uploaded: second.uploaded, mounted: second.mounted, exists: second.exists, blobUploadsInLog: secondUploads },
     fullPull: { seconds: pullSeconds, bytesPerSecond: imageBytes / pullSeconds, fetched: pulled.fetched },
     skopeo: { seconds: skopeoSeconds, bytesPerSecond: imageBytes / skopeoSeconds },
-    lazy: { pullSeconds: pullDone, mountSeconds: mounted - pullDone, firstUsefulReadSeconds: lazySeconds, fetchedBytes: fetched, fetchedShare: fetched / imageBytes, how: how.kind, speedupOverFull: pullSeconds / lazySeconds },
+    lazy: { ...lazy, fetchedShare: lazy.fetchedBytes / imageBytes, speedupOverFull: pullSeconds / lazy.firstUsefulReadSeconds },
+    lazyWithPrefetchList: { ...prefetch, fetchedShare: prefetch.fetchedBytes / imageBytes, speedupOverFull: pullSeconds / prefetch.firstUsefulReadSeconds },
   });
+  /** Lazy pull of bench/REPO, a container, its mount, and the wanted files read through it. */
+  async function lazyStart(repository: string) {
+    const store = path.join(scratch, `store-${repository}`);
+    const logBefore = registry.log().length;
+    const started = performance.now();
+    const engine = Engine.open(store);
+    await pullLazy(engine, `${registry.host}/bench/${repository}:1`, { tag: 'base' });
+    engine.create('base', 'box');
+    const pullSeconds = seconds(started);
+    const mountpoint = path.join(scratch, `mnt-${repository}`);
+    fs.mkdirSync(mountpoint);
+    const how = mountBox(store, mountpoint);
+    cleanups.push(how.stop);
+    const mountSeconds = seconds(started) - pullSeconds;
+    let readBytes = 0;
+    for (const entry of wanted) readBytes += how.read(entry.path).length;
+    const firstUsefulReadSeconds = seconds(started);
+    how.stop();
+    const fetchedBytes = registry.log().slice(logBefore).split('\n').filter((line) => line.includes(`/v2/bench/${repository}/`)).reduce((sum, line) => sum + responseBytes(line), 0);
+    log(`lazy (${repository}): pull ${pullSeconds.toFixed(2)} s, mount ${mountSeconds.toFixed(2)} s, read ${wanted.length} files (${formatBytes(readBytes)}) at ${firstUsefulReadSeconds.toFixed(2)} s; ${formatBytes(fetchedBytes)} fetched`);
+    if (readBytes !== wantedBytes) throw new Error(`read ${readBytes} bytes of the ${wantedBytes} the files hold`);
+    return { pullSeconds, mountSeconds, firstUsefulReadSeconds, fetchedBytes, how: how.kind };
+  }
 } finally {
   for (const cleanup of cleanups) cleanup();
   await registry.stop();

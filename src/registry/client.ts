@@ -182,6 +182,29 @@ export class RegistryClient {
     return bytes;
   }
 
+  /**
+   * Several byte ranges [start, end) of a blob in one request (`Range: bytes=a-b,c-d`, answered
+   * as multipart/byteranges, as distribution's http.ServeContent does), in the order asked. A
+   * registry that answers otherwise (one range, or the whole blob) is asked range by range.
+   */
+  async blobRanges(repository: string, digest: OciDigest, ranges: readonly [number, number][]): Promise<Uint8Array[]> {
+    if (ranges.length === 1) return [await this.blobRange(repository, digest, ranges[0]![0], ranges[0]![1])];
+    const what = `${this.registry}/${repository}: blob ${digest} (${ranges.length} ranges)`;
+    const header = `bytes=${ranges.map(([start, end]) => `${start}-${end - 1}`).join(',')}`;
+    const res = await this.call({ method: 'GET', url: `/v2/${repository}/blobs/${digest}`, headers: { range: header } }, pullScope(repository));
+    const boundary = /^multipart\/byteranges;\s*boundary="?([^";]+)"?/i.exec(String(res.headers['content-type'] ?? ''))?.[1];
+    if (res.status !== 206 || !boundary) {
+      res.body.destroy();
+      if (res.status !== 200 && res.status !== 206) throw await statusError(res, what);
+      const parts: Uint8Array[] = [];
+      for (const [start, end] of ranges) parts.push(await this.blobRange(repository, digest, start, end));
+      return parts;
+    }
+    const wanted = ranges.reduce((sum, [start, end]) => sum + end - start, 0);
+    const body = await readBody(res, wanted + ranges.length * 512 + 4096, what);
+    return splitByteranges(Buffer.from(body.buffer, body.byteOffset, body.length), boundary, ranges, what);
+  }
+
   /** Asks the registry to link a blob from another repository: true when it did (201). */
   async mountBlob(repository: string, digest: OciDigest, from: string): Promise<boolean> {
     const url = `/v2/${repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
@@ -312,6 +335,31 @@ export async function statusError(res: Response, what: string): Promise<Registry
 function retag(error: unknown, what: string): unknown {
   if (error instanceof RegistryError && !error.message.startsWith(what)) return new RegistryError(error.code, `${what}: ${error.message}`, { cause: error });
   return error;
+}
+
+/** The parts of a multipart/byteranges body, checked against the ranges asked for, in their order. */
+function splitByteranges(body: Buffer, boundary: string, ranges: readonly [number, number][], what: string): Uint8Array[] {
+  const byStart = new Map<number, Uint8Array>();
+  const delimiter = Buffer.from(`--${boundary}`);
+  let at = body.indexOf(delimiter);
+  while (at !== -1) {
+    const headersEnd = body.indexOf('\r\n\r\n', at);
+    if (headersEnd === -1) break;
+    const headers = body.toString('latin1', at + delimiter.length, headersEnd);
+    const range = /content-range:\s*bytes (\d+)-(\d+)\//i.exec(headers);
+    if (!range) break;
+    const start = Number(range[1]);
+    const length = Number(range[2]) - start + 1;
+    const data = headersEnd + 4;
+    if (data + length > body.length) throw new RegistryError('EPROTOCOL', `${what}: a part of the multipart answer is cut short`);
+    byStart.set(start, body.subarray(data, data + length));
+    at = body.indexOf(delimiter, data + length);
+  }
+  return ranges.map(([start, end]) => {
+    const part = byStart.get(start);
+    if (!part || part.length !== end - start) throw new RegistryError('EPROTOCOL', `${what}: the answer lacks bytes ${start}-${end - 1}`);
+    return part;
+  });
 }
 
 /** Regroups a stream into pieces of exactly `size` bytes (the last one shorter). */

@@ -39,8 +39,10 @@ function distinctChunks(record: LazyRecord, store: BlobStore): Map<Digest, [OciD
   return chunks;
 }
 
-/** Ranges fetched at once: neighbouring missing chunks together, up to this many bytes. */
+/** Bytes fetched by one request: neighbouring missing chunks together, or several ranges. */
 const RANGE = 8 * 1024 * 1024;
+/** Ranges asked for in one request (the Range header stays a few KiB). */
+const RANGES_PER_REQUEST = 128;
 
 export interface FetchChunksOptions {
   /** Bytes between two wanted chunks that are fetched rather than split into two requests. */
@@ -73,22 +75,32 @@ export async function fetchChunks(store: BlobStore, client: RegistryClient, reco
     if (current.length > 0) ranges.push({ blob: layer.blob, spans: current });
   }
   const total = ranges.reduce((sum, range) => sum + range.spans.reduce((bytes, span) => bytes + span[2], 0), 0);
+  // Scattered ranges of one blob go several to a request (multipart/byteranges), up to RANGE bytes.
+  const requests: { blob: OciDigest; ranges: ChunkSpan[][] }[] = [];
+  for (const range of ranges) {
+    const last = requests.at(-1);
+    const bytes = (spans: ChunkSpan[]) => spans.at(-1)![1] + spans.at(-1)![2] - spans[0]![1];
+    if (last && last.blob === range.blob && last.ranges.length < RANGES_PER_REQUEST && last.ranges.reduce((sum, spans) => sum + bytes(spans), 0) + bytes(range.spans) <= RANGE) last.ranges.push(range.spans);
+    else requests.push({ blob: range.blob, ranges: [range.spans] });
+  }
   let fetchedBytes = 0;
   let chunks = 0;
-  await mapLimit(ranges, options.concurrency, async ({ blob, spans }) => {
-    const start = spans[0]![1];
-    const last = spans.at(-1)!;
-    const bytes = await client.blobRange(record.repository, blob, start, last[1] + last[2]);
-    for (const [digest, offset, length] of spans) {
-      const chunk = bytes.subarray(offset - start, offset - start + length);
-      const hashed = toDigest(xxh64(chunk));
-      if (digest !== hashed && !digest.startsWith(`${hashed}~`)) {
-        throw new RegistryError('EDIGEST', `${record.registry}/${record.repository}: blob ${blob} bytes ${offset}-${offset + length - 1} are not chunk ${digest}`);
+  await mapLimit(requests, options.concurrency, async ({ blob, ranges: groups }) => {
+    const parts = await client.blobRanges(record.repository, blob, groups.map((spans) => [spans[0]![1], spans.at(-1)![1] + spans.at(-1)![2]]));
+    groups.forEach((spans, i) => {
+      const bytes = parts[i]!;
+      const start = spans[0]![1];
+      for (const [digest, offset, length] of spans) {
+        const chunk = bytes.subarray(offset - start, offset - start + length);
+        const hashed = toDigest(xxh64(chunk));
+        if (digest !== hashed && !digest.startsWith(`${hashed}~`)) {
+          throw new RegistryError('EDIGEST', `${record.registry}/${record.repository}: blob ${blob} bytes ${offset}-${offset + length - 1} are not chunk ${digest}`);
+        }
+        store.put(chunk);
+        fetchedBytes += length;
+        chunks++;
       }
-      store.put(chunk);
-      fetchedBytes += length;
-      chunks++;
-    }
+    });
     options.onBytes?.(fetchedBytes, total);
   });
   return { fetchedBytes, chunks };

@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/container/index.js';
-import { writeOciLayout } from '../../src/image/index.js';
-import { type PullOptions, RegistryError, pullImage } from '../../src/registry/index.js';
+import { type OciDigest, writeOciLayout } from '../../src/image/index.js';
+import { type PullOptions, RegistryClient, RegistryError, pullImage } from '../../src/registry/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { baseAndApp, freshEngine, treeOf } from './helpers.js';
 import { FakeRegistry } from './fake-registry.js';
@@ -132,6 +132,17 @@ describe('a registry that lies, stalls or redirects', () => {
     const engine = freshEngine();
     await pullImage(engine, `${fake.host}/img:1`, { tag: 'got', ...quick, timeoutMs: 10_000 });
     expect(treeOf(engine, 'got')).toEqual(treeOf(source, 'app'));
+  });
+
+  it('a registry that ignores a multi-range request is asked range by range', async () => {
+    const digest = layerDigests[0]! as OciDigest;
+    const whole = fake.blobs.get(`img@${digest}`)!.bytes;
+    const client = new RegistryClient(fake.host, 'http', quick);
+    const ranges: [number, number][] = [[5, 10], [100, 200], [1000, 1001]];
+    const parts = await client.blobRanges('img', digest, ranges);
+    client.close();
+    ranges.forEach(([start, end], i) => expect(Buffer.compare(parts[i]!, whole.subarray(start, end))).toBe(0));
+    expect(fake.requests.filter((request) => request.range).map((request) => request.range)).toEqual(['bytes=5-9,100-199,1000-1000', 'bytes=5-9', 'bytes=100-199', 'bytes=1000-1000']);
   });
 
   it('503 twice, then an answer: the pull retries with backoff and succeeds', async () => {

@@ -3,11 +3,12 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/container/index.js';
 import { createFs } from '../../src/fs/index.js';
-import { LazyBlobStore, RegistryError, fetchRest, lazyPresence, lazyReads, pullLazy, pushImage } from '../../src/registry/index.js';
+import type { OciDigest } from '../../src/image/index.js';
+import { LazyBlobStore, RegistryClient, RegistryError, fetchRest, lazyPresence, lazyReads, pullLazy, pushImage } from '../../src/registry/index.js';
 import { expectBytes, seededBytes } from '../helpers/bytes.js';
 import { layerfs } from '../cli/helpers.js';
 import { tempDir } from '../helpers/tmp.js';
-import { baseAndApp, folder, freshEngine, treeOf } from './helpers.js';
+import { baseAndApp, countRequests, folder, freshEngine, treeOf } from './helpers.js';
 import { INSTALL_HINT, type RunningRegistry, registryMissing, startRegistry } from './registry-server.js';
 
 /** The store again, as the CLI opens it: lazily pulled images read through the registry. */
@@ -72,6 +73,22 @@ describe.skipIf(registryMissing)(`lazy pull against docker-registry (${INSTALL_H
     expect((engine.reader as LazyBlobStore).fetched.bytes).toBe(0);
     expectBytes(box.readFileSync('/usr/share/big.dat'), seededBytes(1024 * 1024, 5));
     expect((engine.reader as LazyBlobStore).fetched.bytes).toBe(1024 * 1024);
+  });
+
+  it('several ranges of a blob in one request (multipart/byteranges), in the order asked', async () => {
+    const source = freshEngine();
+    source.importDirectory(folder({ 'data.bin': seededBytes(400 * 1024, 8) }), 'img');
+    const pushed = await pushImage(source.store, source.dir, source.image('img').layers, `${registry.host}/lazy/ranges:1`, { lazy: true });
+    const client = new RegistryClient(registry.host, 'http');
+    const manifest = JSON.parse(Buffer.from((await client.getManifest('lazy/ranges', pushed.manifestDigest)).bytes).toString()) as { layers: { digest: OciDigest; size: number }[] };
+    const { digest, size } = manifest.layers[0]!;
+    const whole = await client.getBlob('lazy/ranges', digest, size, size);
+    const ranges: [number, number][] = [[300_000, 300_100], [10, 20], [size - 5, size]];
+    const before = countRequests(registry.log(), 'GET', /\/v2\/lazy\/ranges\/blobs\//);
+    const parts = await client.blobRanges('lazy/ranges', digest, ranges);
+    client.close();
+    expect(countRequests(registry.log(), 'GET', /\/v2\/lazy\/ranges\/blobs\//) - before).toBe(1);
+    ranges.forEach(([start, end], i) => expectBytes(parts[i]!, whole.subarray(start, end)));
   });
 
   it('a plain image pulls whole under --lazy', async () => {
