@@ -56,7 +56,8 @@ export const pullCommand: Command = {
     const layers = pulled.record.layers;
     const reused = pulled.cached > 0 ? `, ${formatBytes(pulled.cached)} already here` : '';
     if ('lazy' in pulled && pulled.lazy) {
-      context.out(`pulled ${pulled.record.name} lazily: ${layers.length} layer${layers.length === 1 ? '' : 's'}, ${formatBytes(pulled.fetched)} of metadata; contents come on first read (layerfs pull --rest ${pulled.record.name} fetches the rest)\n`);
+      const prefetched = pulled.prefetched ? `, ${formatBytes(pulled.prefetched)} of files on its prefetch list` : '';
+      context.out(`pulled ${pulled.record.name} lazily: ${layers.length} layer${layers.length === 1 ? '' : 's'}, ${formatBytes(pulled.fetched - (pulled.prefetched ?? 0))} of metadata${prefetched}; other contents come on first read (layerfs pull --rest ${pulled.record.name} fetches the rest)\n`);
       return;
     }
     if (values.lazy === true) context.err(`layerfs pull: ${ref} has no seekable form (push it with push --lazy): pulled whole\n`);
