@@ -1,4 +1,4 @@
-import { fetchRest, pullImage, pullLazy } from '../registry/index.js';
+import { type LazyPulledImage, type PulledImage, fetchRest, pullImage, pullLazy } from '../registry/index.js';
 import { type Command, UsageError, stringOption } from './command.js';
 import { formatBytes, shortDigest } from './format.js';
 import { LayerProgress } from './layer-progress.js';
@@ -46,7 +46,7 @@ export const pullCommand: Command = {
     const progress = new LayerProgress();
     const tag = stringOption(values, 'tag');
     const pull = values.lazy === true ? pullLazy : pullImage;
-    const pulled = await pull(context.engine(), ref, {
+    const pulled: PulledImage & Partial<LazyPulledImage> = await pull(context.engine(), ref, {
       ...registryOptions(values),
       ...(tag === undefined ? {} : { tag }),
       force: values.force === true,
@@ -55,7 +55,7 @@ export const pullCommand: Command = {
     }).finally(() => progress.finish());
     const layers = pulled.record.layers;
     const reused = pulled.cached > 0 ? `, ${formatBytes(pulled.cached)} already here` : '';
-    if ('lazy' in pulled && pulled.lazy) {
+    if (pulled.lazy) {
       const prefetched = pulled.prefetched ? `, ${formatBytes(pulled.prefetched)} of files on its prefetch list` : '';
       context.out(`pulled ${pulled.record.name} lazily: ${layers.length} layer${layers.length === 1 ? '' : 's'}, ${formatBytes(pulled.fetched - (pulled.prefetched ?? 0))} of metadata${prefetched}; other contents come on first read (layerfs pull --rest ${pulled.record.name} fetches the rest)\n`);
       return;
