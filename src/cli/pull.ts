@@ -56,8 +56,12 @@ export const pullCommand: Command = {
     const layers = pulled.record.layers;
     const reused = pulled.cached > 0 ? `, ${formatBytes(pulled.cached)} already here` : '';
     if (pulled.lazy) {
-      const prefetched = pulled.prefetched ? `, ${formatBytes(pulled.prefetched)} of files on its prefetch list` : '';
-      context.out(`pulled ${pulled.record.name} lazily: ${layers.length} layer${layers.length === 1 ? '' : 's'}, ${formatBytes(pulled.fetched - (pulled.prefetched ?? 0))} of metadata${prefetched}; other contents come on first read (layerfs pull --rest ${pulled.record.name} fetches the rest)\n`);
+      context.out(`pulled ${pulled.record.name} lazily: ${layers.length} layer${layers.length === 1 ? '' : 's'}, ${formatBytes(pulled.fetched)} of metadata; contents come on first read (layerfs pull --rest ${pulled.record.name} fetches the rest)\n`);
+      if (pulled.prefetching) {
+        // The image is usable already (a mount may start now); the prefetch list follows.
+        const bytes = await pulled.prefetching;
+        context.out(`fetched ${formatBytes(bytes)} of the files on its prefetch list\n`);
+      }
       return;
     }
     if (values.lazy === true) context.err(`layerfs pull: ${ref} has no seekable form (push it with push --lazy): pulled whole\n`);

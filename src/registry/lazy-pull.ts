@@ -17,8 +17,11 @@ const MAX_INDEX = 256 * 1024 * 1024;
 export interface LazyPulledImage extends PulledImage {
   /** False when the image has no seekable form and was pulled whole. */
   lazy: boolean;
-  /** Bytes of the prefetch list's files fetched with the trees. */
-  prefetched?: number;
+  /**
+   * The fetch of the prefetch list's files, which goes on after the image is tagged: resolves to
+   * the bytes fetched. The store stays pinned (no gc) until it ends.
+   */
+  prefetching?: Promise<number>;
 }
 
 /** The chunks of the listed files, from the topmost layer that has each (a whiteout hides it). */
@@ -48,6 +51,7 @@ function prefetchSet(engine: Engine, ids: readonly LayerId[], files: readonly st
  */
 export async function pullLazy(engine: Engine, refText: string, options: PullOptions = {}): Promise<LazyPulledImage> {
   const { ref, tag, client } = startPull(engine, refText, options);
+  let background: Promise<unknown> | undefined;
   const where = `${ref.registry}/${ref.repository}`;
   const work = engine.pin(`pulling ${formatRef(ref)} lazily`);
   try {
@@ -96,13 +100,29 @@ export async function pullLazy(engine: Engine, refText: string, options: PullOpt
       layers: index.layers.map(({ blob, size, chunks }) => ({ blob, size, chunks })),
     };
     new LazyRecords(engine.dir).write(lazyRecord);
-    // The files a program start reads come now, several at once (a read would fetch them one by one).
-    const wanted = prefetchSet(engine, ids, index.prefetch ?? []);
-    const prefetched = wanted.size > 0 ? await fetchChunks(engine.store, client, lazyRecord, (digest) => wanted.has(digest), { maxGap: 4096, concurrency: 8 }) : { fetchedBytes: 0 };
     const record = engine.tag(tag, ids, { force: options.force });
-    return { record, ref, fetched: compressed.length + configBytes.length + top.bytes.length + indexManifest.bytes.length + prefetched.fetchedBytes, cached: 0, lazy: true, prefetched: prefetched.fetchedBytes };
+    const fetched = compressed.length + configBytes.length + top.bytes.length + indexManifest.bytes.length;
+    // The image is usable now; the files a program start reads follow, several requests at once
+    // (a read would fetch them one by one), while a mount starts. A read that comes first
+    // fetches its chunk itself.
+    const wanted = prefetchSet(engine, ids, index.prefetch ?? []);
+    if (wanted.size === 0) return { record, ref, fetched, cached: 0, lazy: true };
+    const prefetching = fetchChunks(engine.store, client, lazyRecord, (digest) => wanted.has(digest), { maxGap: 4096, concurrency: 8 }).then((done) => {
+      engine.store.sync();
+      return done.fetchedBytes;
+    });
+    const [releasedWork, closedClient] = [work, client];
+    background = prefetching.finally(() => {
+      releasedWork.release();
+      closedClient.close();
+    });
+    // The caller awaits it (or not); a failure is its to report, never an unhandled rejection.
+    background.catch(() => {});
+    return { record, ref, fetched, cached: 0, lazy: true, prefetching };
   } finally {
-    work.release();
-    client.close();
+    if (!background) {
+      work.release();
+      client.close();
+    }
   }
 }

@@ -64,7 +64,7 @@ describe.skipIf(registryMissing)(`lazy pull against docker-registry (${INSTALL_H
     await pushImage(source.store, source.dir, source.image('img').layers, `${registry.host}/lazy/pre:1`, { lazy: true, prefetch: ['/bin/start', '/lib/libc.so', '/not/there'] });
     const target = freshEngine();
     const pulled = await pullLazy(target, `${registry.host}/lazy/pre:1`, { tag: 'img' });
-    expect(pulled.prefetched).toBe(500 * 1024);
+    expect(await pulled.prefetching).toBe(500 * 1024);
     const engine = reopen(target);
     engine.create('img', 'box');
     const box = createFs(engine.openContainer('box'));
