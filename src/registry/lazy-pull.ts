@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Engine } from '../container/index.js';
 import { isManifestType, parseConfig, parseManifest } from '../image/oci-json.js';
@@ -95,7 +96,8 @@ export async function pullLazy(engine: Engine, refText: string, options: PullOpt
       registry: ref.registry,
       repository: ref.repository,
       ...(ref.scheme ? { scheme: ref.scheme } : {}),
-      ...(options.caFile ? { caFile: options.caFile } : {}),
+      // Absolute: a mount daemon reading through this record runs in /.
+      ...(options.caFile ? { caFile: path.resolve(options.caFile) } : {}),
       ...(options.insecure ? { insecure: true } : {}),
       layers: index.layers.map(({ blob, size, chunks }) => ({ blob, size, chunks })),
     };
