@@ -1,3 +1,4 @@
+import { lazyPresence } from '../registry/index.js';
 import { type Command, JSON_OPTION } from './command.js';
 import { formatBytes, table } from './format.js';
 
@@ -15,8 +16,9 @@ export const dfCommand: Command = {
   positionalNames: [],
   run(context, values) {
     const usage = context.engine().df();
+    const lazy = lazyPresence(context.engine());
     if (values.json) {
-      context.out(`${JSON.stringify(usage, null, 2)}\n`);
+      context.out(`${JSON.stringify(lazy.length > 0 ? { ...usage, lazy } : usage, null, 2)}\n`);
       return;
     }
     const b = formatBytes;
@@ -27,6 +29,10 @@ export const dfCommand: Command = {
     context.out(table(['NAME', 'SIZE', 'STORED', 'SHARED', 'UNIQUE', 'IMAGE'], usage.containers.map((c) => [c.name, b(c.logicalBytes), b(c.storedBytes), b(c.sharedBytes), b(c.uniqueBytes), c.image]), new Set([1, 2, 3, 4])));
     const { store } = usage;
     context.out(`\nStore: ${store.blobs} blobs, ${b(store.bytes)}; reclaimable by gc: ${b(store.reclaimableBytes)}\n`);
+    if (lazy.length > 0) {
+      context.out('\nLazily pulled images (contents fetched on first read; layerfs pull --rest NAME fetches the rest):\n');
+      context.out(table(['NAME', 'PRESENT', 'TOTAL', 'SHARE'], lazy.map((l) => [l.image, b(l.presentBytes), b(l.totalBytes), `${l.totalBytes === 0 ? 100 : Math.floor((100 * l.presentBytes) / l.totalBytes)}%`]), new Set([1, 2, 3])));
+    }
     for (const problem of usage.unreadable) context.err(`layerfs: warning: ${problem} (numbers above are lower bounds; run layerfs verify)\n`);
   },
 };

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../container/index.js';
+import { lazyReads } from '../registry/index.js';
 import { type Command, type Context, EXIT, UsageError, commandHelp, parseCommandArgs } from './command.js';
 import { commitCommand } from './commit.js';
 import { createCommand } from './create.js';
@@ -21,6 +22,8 @@ import { imagesCommand } from './images.js';
 import { importCommand } from './import.js';
 import { mountCommand } from './mount.js';
 import { psCommand } from './ps.js';
+import { pullCommand } from './pull.js';
+import { pushCommand } from './push.js';
 import { rmCommand } from './rm.js';
 import { rmiCommand } from './rmi.js';
 import { umountCommand } from './umount.js';
@@ -36,6 +39,8 @@ const COMMANDS: readonly Command[] = [
   diffCommand,
   commitCommand,
   exportCommand,
+  pushCommand,
+  pullCommand,
   forkCommand,
   rmCommand,
   rmiCommand,
@@ -122,7 +127,8 @@ async function main(argv: readonly string[]): Promise<number> {
     const storeDir = path.resolve(store ?? defaultStoreDir());
     const context: Context = {
       storeDir,
-      engine: () => (engine ??= Engine.open(storeDir)),
+      // A store holding lazily pulled images reads their missing chunks from the registry.
+      engine: () => (engine ??= Engine.open(storeDir, { reads: lazyReads(storeDir) })),
       out,
       err,
       argv,

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { type ImageImportOptions, importImage } from '../image/import.js';
 import { layerFromTar } from '../image/layer-from-tar.js';
 import { Layer, type LayerId, layerFromFs } from '../layer/index.js';
-import { BlobError, type Digest, DirBlobStore, type GcResult, collectGarbage } from '../store/index.js';
+import { BlobError, type BlobStore, type Digest, DirBlobStore, type GcResult, collectGarbage } from '../store/index.js';
 import { Image } from '../union/image.js';
 import { removeAbandoned, removeFileDurably, writeFileAtomic } from '../durable-file.js';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +25,11 @@ export interface EngineOptions {
   durable?: boolean;
   /** How long a writer waits for another process's short store lock (default 30 s). */
   lockWaitMs?: number;
+  /**
+   * The store containers read file contents through, made from the directory store (default:
+   * that store itself). Lazily pulled images fetch missing chunks this way (src/registry).
+   */
+  reads?: (store: BlobStore) => BlobStore;
 }
 
 export interface ImportOptions {
@@ -67,6 +72,8 @@ export interface EngineGcResult extends GcResult {
 export class Engine {
   readonly dir: string;
   readonly store: DirBlobStore;
+  /** What containers read contents through (EngineOptions.reads). */
+  readonly reader: BlobStore;
   private readonly images_: RecordFolder<ImageRecord>;
   private readonly containers_: RecordFolder<ContainerRecord>;
   private readonly locks: StoreLocks;
@@ -85,6 +92,7 @@ export class Engine {
     this.durable = durable;
     // Blobs are fsynced together right before a record names them, not one by one.
     this.store = new DirBlobStore(dir, { durable, batch: true });
+    this.reader = options.reads ? options.reads(this.store) : this.store;
     const syncBlobs = () => this.store.sync();
     this.images_ = new RecordFolder(path.join(dir, 'images'), 'image', durable, syncBlobs);
     this.containers_ = new RecordFolder(path.join(dir, 'containers'), 'container', durable, syncBlobs);
@@ -223,7 +231,7 @@ export class Engine {
         const upper = record.upper === null ? null : this.store.get(record.upper);
         const { records, length } = record.journal ? readJournal(this.journalPath(record.journal), image) : { records: [], length: 0 };
         for (const { chunks } of records) for (const [digest, bytes] of chunks) restoreChunk(this.store, digest, bytes);
-        const container = Container.load(image, this.store, upper, {}, records.map(({ delta }) => delta));
+        const container = Container.load(image, this.reader, upper, {}, records.map(({ delta }) => delta));
         const file = record.journal ? this.journalPath(record.journal) : this.newJournalPath(name);
         this.journals.set(container, new JournalWriter(name, record.upper, file, record.journal !== undefined, length, records.length));
         return container;

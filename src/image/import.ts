@@ -52,7 +52,7 @@ export async function importImage(store: BlobStore, input: string | Uint8Array, 
   if (typeof input === 'string' && fs.statSync(input).isDirectory()) {
     if (format === 'layer') throw new ImageError('EUNSUPPORTED', `${input} is a folder; a layer is a tarball (import a folder as a plain directory instead)`);
     const files = new DirFiles(store, input);
-    return finish(store, files, await resolveFolder(files, format, options), options);
+    return importResolved(store, files, await resolveFolder(files, format, options), options);
   }
   const open = () => decompressed(typeof input === 'string' ? fs.createReadStream(input, { highWaterMark: 1024 * 1024 }) : [input], name, options);
   const kind = format === 'auto' ? await archiveKind(open(), name) : format;
@@ -66,7 +66,7 @@ export async function importImage(store: BlobStore, input: string | Uint8Array, 
     }
   }
   const files = await ArchiveFiles.scan(store, open(), name, options);
-  return finish(store, files, kind === 'oci' ? await resolveOci(files, options) : await resolveDocker(files, options), options);
+  return importResolved(store, files, kind === 'oci' ? await resolveOci(files, options) : await resolveDocker(files, options), options);
 }
 
 async function resolveFolder(files: DirFiles, format: ImageFormat | 'auto', options: SelectOptions): Promise<ResolvedImage> {
@@ -77,8 +77,11 @@ async function resolveFolder(files: DirFiles, format: ImageFormat | 'auto', opti
   throw new ImageError('EFORMAT', `${files.name} is neither an OCI image layout (oci-layout, index.json) nor an extracted docker save (manifest.json)`);
 }
 
-/** Imports the layers an image names, in order, checking each digest and diff id. */
-async function finish(store: BlobStore, files: ImageFiles, image: ResolvedImage, options: ImageImportOptions): Promise<ImportedImage> {
+/**
+ * Imports the layers an image names, in order, checking each digest and diff id. Any ImageFiles
+ * will do: a folder, an archive, or a registry (src/registry fetches into the same path).
+ */
+export async function importResolved(store: BlobStore, files: ImageFiles, image: ResolvedImage, options: ImageImportOptions): Promise<ImportedImage> {
   const diffIds = image.config.rootfs.diff_ids;
   if (diffIds.length !== image.layers.length) {
     throw new ImageError('EFORMAT', `${files.name}: the config lists ${diffIds.length} diff ids for ${image.layers.length} layers`);
