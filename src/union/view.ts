@@ -1,5 +1,5 @@
 import { type Errno, ErrnoError } from '../errno.js';
-import { type Inode, type Kind, TYPE_BITS, WHITEOUT } from '../layer/index.js';
+import { type Inode, type Kind, PATH_MAX, TYPE_BITS, WHITEOUT } from '../layer/index.js';
 import { type BlobStore, DEFAULT_CHUNK_SIZE } from '../store/index.js';
 import { nowNs } from './clock.js';
 import { CowMap } from './cow-map.js';
@@ -13,7 +13,7 @@ import {
   writeFileData,
 } from './file-data.js';
 import { type Image, ROOT_INO } from './image.js';
-import { type ResolveOptions, type ResolvedParent, resolve, resolveParent, walk } from './resolve.js';
+import { type Place, type ResolveOptions, type ResolvedParent, resolve, resolveParent, walk } from './resolve.js';
 import type { DirEntryInfo, InodeStat } from './stat.js';
 import { type UpperDir, type UpperInode, type UpperMeta, cloneUpperInode } from './upper.js';
 
@@ -31,6 +31,10 @@ export interface UpperState {
 }
 
 type AnyInode = UpperInode | Inode;
+
+const S_ISUID = 0o4000;
+const S_ISGID = 0o2000;
+const S_IXGRP = 0o010;
 
 /** What changed: an inode (its attributes or data), or what a name in a directory stands for. */
 export type ViewChange = { ino: number; dir?: undefined; name?: undefined } | { ino?: undefined; dir: number; name: string };
@@ -184,7 +188,7 @@ export class UnionView {
       ino,
       kind: inode.kind,
       mode: TYPE_BITS[inode.kind] | inode.mode,
-      nlink: upper ? upper.nlink : inode.kind === 'dir' ? 2 : this.image.nlink(ino),
+      nlink: upper ? upper.nlink : inode.kind === 'dir' ? this.image.dirNlink(this.image.lowers(ino)) : this.image.nlink(ino),
       uid: inode.uid,
       gid: inode.gid,
       rdev: 'rdev' in inode ? inode.rdev : 0,
@@ -240,7 +244,8 @@ export class UnionView {
   private copyUp(ino: number): UpperInode {
     const lower = this.image.inode(ino);
     if (!lower) throw new ErrnoError('ENOENT', { detail: `no inode ${ino}` });
-    const meta = { ...lower, xattrs: new Map(lower.xattrs), nlink: lower.kind === 'dir' ? 2 : this.image.nlink(ino) };
+    const nlink = lower.kind === 'dir' ? this.image.dirNlink(this.image.lowers(ino)) : this.image.nlink(ino);
+    const meta = { ...lower, xattrs: new Map(lower.xattrs), nlink };
     switch (lower.kind) {
       case 'file':
         return { ...meta, kind: 'file', data: fileDataFrom(lower.content, ino) };
@@ -274,29 +279,33 @@ export class UnionView {
    * Linux asks for write access to the mount after it finds the parent directory and before it
    * looks at the name: on a read-only view a missing name or a full directory is still EROFS.
    */
-  private parentForChange(path: string, dot: Errno, follow = false): ResolvedParent {
+  private parentForChange(path: string | Place, dot: Errno, follow = false): ResolvedParent {
     const parent = resolveParent(this, path, { follow, dot });
-    if (this.readOnly) throw new ErrnoError('EROFS', { path });
+    // A directory removed while the kernel still holds it takes no new names (ENOENT, as Linux).
+    if (typeof path !== 'string' && this.upper.get(parent.dir)?.nlink === 0) throw new ErrnoError('ENOENT');
+    if (this.readOnly) throw new ErrnoError('EROFS', { path: label(path) });
     return parent;
   }
 
   /** Makes a new inode under a name that must not exist yet (EEXIST). */
-  private createAt(path: string, make: (time: bigint, parent: UpperDir, name: string) => UpperInode, follow = false): number {
+  private createAt(path: string | Place, make: (time: bigint, parent: UpperDir, name: string) => UpperInode, follow = false): number {
     const { dir, name, trailingSlash } = this.parentForChange(path, follow ? 'EISDIR' : 'EEXIST', follow);
     const exists = this.lookup(dir, name) !== undefined;
-    if (exists) throw new ErrnoError('EEXIST', { path });
+    if (exists) throw new ErrnoError('EEXIST', { path: label(path) });
     // Only a directory can be named with a trailing slash (open(O_CREAT) of "x/" is EISDIR).
-    if (trailingSlash && follow) throw new ErrnoError('EISDIR', { path });
+    if (trailingSlash && follow) throw new ErrnoError('EISDIR', { path: label(path) });
     const parent = this.ownDir(dir);
     const ino = this.nextIno++;
-    this.upper.set(ino, make(nowNs(), parent, name));
+    const made = make(nowNs(), parent, name);
+    this.upper.set(ino, made);
     parent.entries.set(name, ino);
+    if (made.kind === 'dir') parent.nlink++;
     if (this.observers?.size) this.report({ dir, name });
     this.touch(parent);
     return ino;
   }
 
-  mkdir(path: string, mode = 0o777): number {
+  mkdir(path: string | Place, mode = 0o777): number {
     return this.createAt(path, (time, parent, name) => {
       // A directory made where a lower one was deleted must not show the old one's contents.
       const opaque = this.image.lookup(parent.lowers, name) !== undefined;
@@ -305,16 +314,18 @@ export class UnionView {
   }
 
   /** Creates an empty regular file (EEXIST if the name exists; a dangling symlink is followed). */
-  createFile(path: string, mode = 0o666): number {
+  createFile(path: string | Place, mode = 0o666): number {
     return this.createAt(path, (time) => ({ kind: 'file', ...this.newMeta(mode, time), nlink: 1, data: newFileData(this.chunkSize) }), true);
   }
 
-  symlink(target: string, path: string): number {
-    if (target.includes('\0')) throw new ErrnoError('EINVAL', { path });
+  symlink(target: string, path: string | Place): number {
+    if (target.includes('\0')) throw new ErrnoError('EINVAL', { path: label(path) });
+    // symlink(2) takes the target as a path: PATH_MAX bytes with its NUL at most.
+    if (Buffer.byteLength(target) >= PATH_MAX) throw new ErrnoError('ENAMETOOLONG', { path: label(path) });
     return this.createAt(path, (time) => ({ kind: 'symlink', ...this.newMeta(0o777, time), nlink: 1, target }));
   }
 
-  mknod(path: string, kind: 'chardev' | 'blockdev' | 'fifo' | 'socket', mode: number, rdev = 0): number {
+  mknod(path: string | Place, kind: 'chardev' | 'blockdev' | 'fifo' | 'socket', mode: number, rdev = 0): number {
     return this.createAt(path, (time) => ({ kind, ...this.newMeta(mode, time), nlink: 1, rdev }));
   }
 
@@ -325,11 +336,12 @@ export class UnionView {
   }
 
   /** A new name for an inode (FUSE names the inode, not a path to it). */
-  linkInode(ino: number, newPath: string, existingPath?: string): number {
+  linkInode(ino: number, newPath: string | Place, existingPath?: string): number {
+    const dest = label(newPath);
     this.inode(ino);
     const { dir, name } = this.parentForChange(newPath, 'EEXIST');
-    if (this.lookup(dir, name) !== undefined) throw new ErrnoError('EEXIST', { path: existingPath, dest: newPath });
-    if (this.kindOf(ino) === 'dir') throw new ErrnoError('EPERM', { path: existingPath, dest: newPath });
+    if (this.lookup(dir, name) !== undefined) throw new ErrnoError('EEXIST', { path: existingPath, dest });
+    if (this.kindOf(ino) === 'dir') throw new ErrnoError('EPERM', { path: existingPath, dest });
     const inode = this.own(ino);
     inode.nlink++;
     this.touch(inode, false);
@@ -368,33 +380,35 @@ export class UnionView {
     }
   }
 
-  unlink(path: string): void {
+  unlink(path: string | Place): void {
     const { dir, name } = this.parentForChange(path, 'EISDIR');
     const ino = this.lookup(dir, name);
-    if (ino === undefined) throw new ErrnoError('ENOENT', { path });
-    if (this.kindOf(ino) === 'dir') throw new ErrnoError('EISDIR', { path });
+    if (ino === undefined) throw new ErrnoError('ENOENT', { path: label(path) });
+    if (this.kindOf(ino) === 'dir') throw new ErrnoError('EISDIR', { path: label(path) });
     this.removeName(dir, name);
     this.dropLink(ino);
   }
 
-  rmdir(path: string): void {
-    const { dir, name } = this.parentForChange(path, /\/\.\.\/*$/.test(path) ? 'ENOTEMPTY' : 'EINVAL');
+  rmdir(path: string | Place): void {
+    const dotdot = typeof path === 'string' ? /\/\.\.\/*$/.test(path) : path.name === '..';
+    const { dir, name } = this.parentForChange(path, dotdot ? 'ENOTEMPTY' : 'EINVAL');
     const ino = this.lookup(dir, name);
-    if (ino === undefined) throw new ErrnoError('ENOENT', { path });
-    if (this.kindOf(ino) !== 'dir') throw new ErrnoError('ENOTDIR', { path });
-    if (!this.isEmptyDir(ino)) throw new ErrnoError('ENOTEMPTY', { path });
+    if (ino === undefined) throw new ErrnoError('ENOENT', { path: label(path) });
+    if (this.kindOf(ino) !== 'dir') throw new ErrnoError('ENOTDIR', { path: label(path) });
+    if (!this.isEmptyDir(ino)) throw new ErrnoError('ENOTEMPTY', { path: label(path) });
     this.removeName(dir, name);
     this.dropLink(ino);
+    this.ownDir(dir).nlink--;
   }
 
   /**
    * POSIX rename, for files and directories from any layer: two directory entries change and
    * nothing is copied (overlayfs without redirect_dir answers EXDEV for lower directories).
    */
-  rename(from: string, to: string): void {
+  rename(from: string | Place, to: string | Place): void {
     const source = resolveParent(this, from, { follow: false, dot: 'EBUSY' });
     const target = this.parentForChange(to, 'EBUSY');
-    const fail = (code: Errno) => new ErrnoError(code, { path: from, dest: to });
+    const fail = (code: Errno) => new ErrnoError(code, { path: label(from), dest: label(to) });
     const ino = this.lookup(source.dir, source.name);
     if (ino === undefined) throw fail('ENOENT');
     const isDir = this.kindOf(ino) === 'dir';
@@ -418,6 +432,11 @@ export class UnionView {
     parent.entries.set(target.name, ino);
     if (this.observers?.size) this.report({ dir: target.dir, name: target.name });
     this.touch(parent);
+    // A directory's ".." moves with it; a directory it replaced took its parent's link with it.
+    if (isDir && source.dir !== target.dir) {
+      this.ownDir(source.dir).nlink--;
+      if (replaced === undefined) parent.nlink++;
+    } else if (isDir && replaced !== undefined) parent.nlink--;
   }
 
   // ---- inode changes ---------------------------------------------------------------------------
@@ -469,11 +488,16 @@ export class UnionView {
     this.touch(inode, false);
   }
 
-  chown(ino: number, uid: number, gid: number): void {
+  /**
+   * chown(2): -1 leaves an id unchanged. Like Linux, even for root, it drops a non-directory's
+   * set-user-ID bit, and its set-group-ID bit when group execute makes it a set-id program;
+   * `keepSetIds` is for giving a new inode its owner, which must keep the mode it was made with.
+   */
+  chown(ino: number, uid: number, gid: number, options: { keepSetIds?: boolean } = {}): void {
     const inode = this.own(ino);
-    // -1 leaves an id unchanged, as chown(2) does.
     if (uid !== -1) inode.uid = uid;
     if (gid !== -1) inode.gid = gid;
+    if (inode.kind !== 'dir' && !options.keepSetIds) inode.mode &= ~(S_ISUID | (inode.mode & S_IXGRP ? S_ISGID : 0));
     this.touch(inode, false);
   }
 
@@ -529,4 +553,9 @@ export class UnionView {
   flush(): void {
     for (const ino of [...this.dirtyFiles]) this.flushInode(ino);
   }
+}
+
+/** The path to name in an error: a Place (FUSE's directory and name) has none. */
+function label(path: string | Place): string | undefined {
+  return typeof path === 'string' ? path : undefined;
 }

@@ -3,8 +3,11 @@ import { asynchronous } from './suite/asynchronous.js';
 import { context } from './suite/context.js';
 import { descriptors } from './suite/descriptors.js';
 import { errors } from './suite/errors.js';
+import { limits } from './suite/limits.js';
 import { listing } from './suite/listing.js';
+import { modes } from './suite/modes.js';
 import { names } from './suite/names.js';
+import { timeUpdates } from './suite/times.js';
 import { xattrs } from './suite/xattrs.js';
 import { targets } from './targets/index.js';
 
@@ -27,4 +30,7 @@ describe.each(targets)('$name', (target) => {
   names(ctx);
   asynchronous(ctx);
   xattrs(ctx);
+  limits(ctx);
+  timeUpdates(ctx);
+  modes(ctx);
 });

@@ -65,6 +65,7 @@ const ERRNO: Record<string, [number, string]> = {
   EISDIR: [21, 'illegal operation on a directory'],
   EINVAL: [22, 'invalid argument'],
   ENOTEMPTY: [39, 'directory not empty'],
+  ENAMETOOLONG: [36, 'name too long'],
   ELOOP: [40, 'too many symbolic links encountered'],
   ENODATA: [61, 'no data available'],
 };

@@ -14,7 +14,11 @@ export type Feature =
   /** chown to another user (needs root on a real filesystem). */
   | 'chown'
   /** Times finer than a millisecond (fuse-native carries milliseconds). */
-  | 'subMillisecondTimes';
+  | 'subMillisecondTimes'
+  /** atime moved by reads and listings (relatime). */
+  | 'atimeOnRead'
+  /** Directories report ext4's size: one 4 KiB block (tmpfs reports 20 bytes per entry). */
+  | 'ext4DirSize';
 
 export interface Target {
   name: string;
