@@ -34,20 +34,31 @@ let nextDevice = 0x4c01;
  */
 export class FsBase {
   readonly view: UnionView;
-  readonly fds = new FdTable();
-  /** st_dev of every inode of the view. */
-  readonly dev: number;
   umask: number;
   protected cwdPath: string;
-  private readonly changeListeners = new Set<(event: ChangeEvent) => void>();
+  // Made on first use: an fs object that opens no file and has no watcher costs neither.
+  private fdTable: FdTable | undefined;
+  private changeListeners: Set<(event: ChangeEvent) => void> | undefined;
+  private device: number | undefined;
 
   constructor(view: UnionView, options: LayerFsOptions = {}) {
     this.view = view;
-    let dev = devices.get(view);
-    if (dev === undefined) devices.set(view, (dev = nextDevice++));
-    this.dev = dev;
     this.umask = options.umask ?? 0o022;
     this.cwdPath = options.cwd ?? '/';
+  }
+
+  get fds(): FdTable {
+    return (this.fdTable ??= new FdTable());
+  }
+
+  /** st_dev of every inode of the view. */
+  get dev(): number {
+    if (this.device === undefined) {
+      let dev = devices.get(this.view);
+      if (dev === undefined) devices.set(this.view, (dev = nextDevice++));
+      this.device = dev;
+    }
+    return this.device;
   }
 
   /** The absolute path for a caller's path: relative paths start at the working directory. */
@@ -69,12 +80,13 @@ export class FsBase {
 
   /** Subscribes to changes made through this fs; returns the unsubscribe function. */
   onChange(listener: (event: ChangeEvent) => void): () => void {
-    this.changeListeners.add(listener);
-    return () => this.changeListeners.delete(listener);
+    const listeners = (this.changeListeners ??= new Set());
+    listeners.add(listener);
+    return () => listeners.delete(listener);
   }
 
   protected changed(type: ChangeEvent['type'], path: string): void {
-    if (this.changeListeners.size === 0) return;
+    if (!this.changeListeners?.size) return;
     for (const listener of this.changeListeners) listener({ type, path });
   }
 
