@@ -245,19 +245,22 @@ export class UnionView {
     const lower = this.image.inode(ino);
     if (!lower) throw new ErrnoError('ENOENT', { detail: `no inode ${ino}` });
     const nlink = lower.kind === 'dir' ? this.image.dirNlink(this.image.lowers(ino)) : this.image.nlink(ino);
-    const meta = { ...lower, xattrs: new Map(lower.xattrs), nlink };
+    // Field by field, not a spread of the lower inode: a copy-up is on the path of every first
+    // write, and the lower inode's own fields (content, children) have no place in the upper one.
+    const { mode, uid, gid, atime, mtime, ctime } = lower;
+    const xattrs = lower.xattrs.size === 0 ? new Map<string, Uint8Array>() : new Map(lower.xattrs);
     switch (lower.kind) {
       case 'file':
-        return { ...meta, kind: 'file', data: fileDataFrom(lower.content, ino) };
+        return { kind: 'file', mode, uid, gid, atime, mtime, ctime, xattrs, nlink, data: fileDataFrom(lower.content, ino) };
       case 'dir':
-        return { ...meta, kind: 'dir', lowers: this.image.lowers(ino), opaque: false, entries: new Map() };
+        return { kind: 'dir', mode, uid, gid, atime, mtime, ctime, xattrs, nlink, lowers: this.image.lowers(ino), opaque: false, entries: new Map() };
       case 'symlink':
-        return { ...meta, kind: 'symlink', target: lower.target };
+        return { kind: 'symlink', mode, uid, gid, atime, mtime, ctime, xattrs, nlink, target: lower.target };
       case 'chardev':
       case 'blockdev':
-        return { ...meta, kind: lower.kind, rdev: lower.rdev };
+        return { kind: lower.kind, mode, uid, gid, atime, mtime, ctime, xattrs, nlink, rdev: lower.rdev };
       default:
-        return { ...meta, kind: lower.kind, rdev: 0 };
+        return { kind: lower.kind, mode, uid, gid, atime, mtime, ctime, xattrs, nlink, rdev: 0 };
     }
   }
 
