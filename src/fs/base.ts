@@ -22,6 +22,9 @@ export interface ChangeEvent {
   path: string;
 }
 
+// Who listens to changes of a view, whichever fs object over it made them (watch, watchFile).
+const changeListeners = new WeakMap<UnionView, Set<(event: ChangeEvent) => void>>();
+
 // One st_dev per view: every fs object over the same container reports the same device, so
 // (dev, ino) names an inode however many fs objects look at it.
 const devices = new WeakMap<UnionView, number>();
@@ -36,9 +39,8 @@ export class FsBase {
   readonly view: UnionView;
   umask: number;
   protected cwdPath: string;
-  // Made on first use: an fs object that opens no file and has no watcher costs neither.
+  // Made on first use: an fs object that opens no file costs no table.
   private fdTable: FdTable | undefined;
-  private changeListeners: Set<(event: ChangeEvent) => void> | undefined;
   private device: number | undefined;
 
   constructor(view: UnionView, options: LayerFsOptions = {}) {
@@ -78,16 +80,21 @@ export class FsBase {
     return bigint ? new BigIntStats(stat, this.dev) : new Stats(stat, this.dev);
   }
 
-  /** Subscribes to changes made through this fs; returns the unsubscribe function. */
+  /**
+   * Subscribes to changes made through any fs object over this fs's view (two fs objects of one
+   * container see each other's changes, as two processes do); returns the unsubscribe function.
+   */
   onChange(listener: (event: ChangeEvent) => void): () => void {
-    const listeners = (this.changeListeners ??= new Set());
+    let listeners = changeListeners.get(this.view);
+    if (!listeners) changeListeners.set(this.view, (listeners = new Set()));
     listeners.add(listener);
     return () => listeners.delete(listener);
   }
 
   protected changed(type: ChangeEvent['type'], path: string): void {
-    if (!this.changeListeners?.size) return;
-    for (const listener of this.changeListeners) listener({ type, path });
+    const listeners = changeListeners.get(this.view);
+    if (!listeners?.size) return;
+    for (const listener of listeners) listener({ type, path });
   }
 
   /** Resolves a path and changes its inode; errors carry the syscall and the caller's path. */

@@ -10,6 +10,8 @@ import { FileHandle, createPromises } from './promises.js';
 import { BigIntStats, Dirent, Stats } from './stats.js';
 import { ReadStream, type ReadStreamOptions, WriteStream, type WriteStreamOptions } from './streams.js';
 import { FSWatcher, StatWatcher, unwatchFile, watch, watchFile } from './watch.js';
+import { type GlobOptions, globSync } from './glob.js';
+import { openAsBlob } from './open-as-blob.js';
 
 type Node = typeof NodeFs;
 type NodePromises = typeof NodeFs.promises;
@@ -59,10 +61,12 @@ export type LayerFsApi = Pick<
   | 'watchFile'
   | 'unwatchFile'
   | 'constants'
+  | 'openAsBlob'
 > &
   XattrSync &
   XattrCallbacks & {
-    promises: Pick<NodePromises, PromiseImplemented> & XattrPromises;
+    promises: Pick<NodePromises, PromiseImplemented> &
+      XattrPromises & { glob(pattern: string | string[], options?: GlobOptions): AsyncIterableIterator<string | Dirent> };
     F_OK: number;
     R_OK: number;
     W_OK: number;
@@ -83,7 +87,12 @@ export type LayerFsApi = Pick<
     umask(mask?: number): number;
     /** The sync core: its `view` is the container or image view behind this fs. */
     core: LayerFs;
+    /** Node 22's glob (minimatch syntax), on any Node version. */
+    globSync(pattern: string | string[], options?: GlobOptions): (string | Dirent)[];
+    glob(pattern: string | string[], options: GlobOptions | GlobCallback, callback?: GlobCallback): void;
   };
+
+type GlobCallback = (error: NodeJS.ErrnoException | null, matches?: (string | Dirent)[]) => void;
 
 /**
  * A Node fs-compatible filesystem over a union view: a Container (read-write) or an image's
@@ -144,6 +153,9 @@ const API: object = (() => {
   lazy('chdir', (core) => core.chdir.bind(core));
   lazy('cwd', (core) => core.cwd.bind(core));
   lazy('umask', (core) => umask.bind(null, core));
+  lazy('openAsBlob', (core) => openAsBlob.bind(null, core));
+  lazy('globSync', (core) => globSync.bind(null, core));
+  lazy('glob', (core) => callbackify(globSync.bind(null, core) as (...args: unknown[]) => unknown));
   for (const op of OPS) {
     const sync = (core: LayerFs) => (core as unknown as Record<string, (...args: unknown[]) => unknown>)[`${op}Sync`]!.bind(core);
     lazy(`${op}Sync`, (core) => withNative(op, sync(core)));

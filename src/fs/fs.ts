@@ -14,7 +14,7 @@ import { constants } from './constants.js';
 import { Dir } from './dir.js';
 import { edge } from './errors.js';
 import { realpathIn } from './realpath.js';
-import { type BigIntStats, Dirent, type Stats } from './stats.js';
+import { type BigIntStats, Dirent, StatFs, type Stats } from './stats.js';
 import { type CpOptions, type RmOptions, cpSync, rmSync } from './tree.js';
 import { XattrFs } from './xattr.js';
 
@@ -84,6 +84,18 @@ export class LayerFs extends XattrFs {
       throw edge(error, syscall, p);
     }
     return this.statsOf(ino, options?.bigint === true);
+  }
+
+  /** statfs(2): the space where the view's blobs live (see UnionView.statfs), as Node's StatFs. */
+  statfsSync(path: unknown, options?: { bigint?: boolean }): StatFs<number> | StatFs<bigint> {
+    const p = toPath(path);
+    try {
+      this.inoOf(p);
+    } catch (error) {
+      throw edge(error, 'statfs', p);
+    }
+    const space = this.view.statfs();
+    return options?.bigint === true ? new StatFs<bigint>(space, true) : new StatFs<number>(space, false);
   }
 
   readdirSync(path: unknown, options?: unknown): (string | Buffer | Dirent<string | Buffer>)[] {

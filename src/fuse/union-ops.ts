@@ -131,6 +131,7 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     listxattr: (node) => [...view.xattrs(node).keys()],
     setxattr: (node, name, value, flags) => view.setxattr(node, name, value, setxattrFlag(name, flags)),
     removexattr: (node, name) => view.removexattr(node, name),
+    statfs: () => view.statfs(),
     access: (node) => void stat(node),
     observe: (listener) => view.observe((change) => listener(change.dir === undefined ? { node: change.ino } : { parent: change.dir, name: change.name })),
   };

@@ -7,5 +7,6 @@ export { Image, ROOT_INO } from './image.js';
 export { UnionView, type UnionViewOptions, type UpperState, type ViewChange } from './view.js';
 export { checkNameLength, resolve, resolveParent, walk, type Place, type ResolveOptions, type Resolved } from './resolve.js';
 export type { InodeStat, DirEntryInfo } from './stat.js';
+export type { Space } from './space.js';
 export type { UpperInode } from './upper.js';
 export { nowNs } from './clock.js';

@@ -14,6 +14,7 @@ import {
 } from './file-data.js';
 import { type Image, ROOT_INO } from './image.js';
 import { type Place, type ResolveOptions, type ResolvedParent, resolve, resolveParent, walk } from './resolve.js';
+import { type Space, spaceOf } from './space.js';
 import type { DirEntryInfo, InodeStat } from './stat.js';
 import { type UpperDir, type UpperInode, type UpperMeta, cloneUpperInode } from './upper.js';
 
@@ -198,6 +199,11 @@ export class UnionView {
       mtime: inode.mtime,
       ctime: inode.ctime,
     };
+  }
+
+  /** statfs(2): the space where the view's blobs live and the inode numbers it has left. */
+  statfs(): Space {
+    return spaceOf(this.store, this.nextIno - 1);
   }
 
   xattrs(ino: number): ReadonlyMap<string, Uint8Array> {

@@ -1,4 +1,5 @@
 import { describe } from 'vitest';
+import { apis } from './suite/apis.js';
 import { asynchronous } from './suite/asynchronous.js';
 import { context } from './suite/context.js';
 import { descriptors } from './suite/descriptors.js';
@@ -33,4 +34,5 @@ describe.each(targets)('$name', (target) => {
   limits(ctx);
   timeUpdates(ctx);
   modes(ctx);
+  apis(ctx);
 });

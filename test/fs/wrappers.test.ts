@@ -162,3 +162,20 @@ describe('the fs object', () => {
     expect(thrown(() => other.fstatSync(fd + 10)).code).toBe('EBADF');
   });
 });
+
+describe('the fs object', () => {
+  it('binds its functions on first use: destructured, replaced, and its own per fs', () => {
+    const { fs, container } = setup();
+    const { readFileSync, existsSync } = fs;
+    expect(readFileSync('/etc/hosts', 'utf8')).toBe(fs.readFileSync('/etc/hosts', 'utf8'));
+    expect(existsSync('/etc')).toBe(true);
+    const other = createFsOver(container);
+    expect(other.readFileSync).not.toBe(fs.readFileSync);
+    const spy = () => Buffer.from('spied');
+    (fs as { readFileSync: unknown }).readFileSync = spy;
+    expect(fs.readFileSync).toBe(spy);
+    expect(other.readFileSync('/etc/hosts', 'utf8')).not.toBe('spied');
+    expect(fs.realpathSync.native('/etc/../etc')).toBe('/etc');
+    expect(Object.keys(fs)).toContain('core');
+  });
+});

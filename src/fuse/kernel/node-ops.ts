@@ -17,6 +17,17 @@ export interface AttrChanges {
   mtime?: bigint | 'now';
 }
 
+/** A STATFS reply: counts of `bsize`-byte blocks and of inodes, and NAME_MAX. */
+export interface StatfsAnswer {
+  bsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  namelen: number;
+}
+
 /** A change made behind the kernel's back: an inode, or what a name in a directory stands for. */
 export type NodeChange = { node: number; parent?: undefined; name?: undefined } | { node?: undefined; parent: number; name: string };
 
@@ -65,6 +76,8 @@ export interface NodeOps {
   listxattr(node: number): string[];
   setxattr(node: number, name: string, value: Uint8Array, flags: number): void;
   removexattr(node: number, name: string): void;
+  /** statfs(2) of the filesystem holding `node` (undefined: it cannot tell, made-up sizes go out). */
+  statfs?(node: number): StatfsAnswer | undefined;
   /** Whether the inode exists (permissions are the kernel's: default_permissions). */
   access(node: number): void;
   /** Calls `listener` after every change, whoever made it; returns the function that stops it. */

@@ -18,7 +18,9 @@ export type Feature =
   /** atime moved by reads and listings (relatime). */
   | 'atimeOnRead'
   /** Directories report ext4's size: one 4 KiB block (tmpfs reports 20 bytes per entry). */
-  | 'ext4DirSize';
+  | 'ext4DirSize'
+  /** fs.glob and fs.globSync (Node 22's). */
+  | 'glob';
 
 export interface Target {
   name: string;
