@@ -1,7 +1,7 @@
 import { ErrnoError } from '../errno.js';
 import { type UnionView, checkNameLength, nowNs } from '../union/index.js';
 import { type Listing, listing } from './kernel/listing.js';
-import type { AttrChanges, Caller, DirEntry, NodeOps } from './kernel/node-ops.js';
+import type { AttrChanges, DirEntry, NodeOps } from './kernel/node-ops.js';
 import { RENAME_EXCHANGE, RENAME_NOREPLACE } from './kernel/protocol.js';
 
 export interface OpHooks {
@@ -10,7 +10,6 @@ export interface OpHooks {
 }
 
 const S_IFMT = 0o170000;
-const S_ISGID = 0o2000;
 const KINDS = new Map<number, 'file' | 'chardev' | 'blockdev' | 'fifo' | 'socket'>([
   [0o100000, 'file'],
   [0o020000, 'chardev'],
@@ -47,16 +46,6 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
   const listings = new Map<number, { changes: number; list: Listing }>();
 
   const stat = (ino: number) => view.stat(ino);
-  /** A new inode: owned by the caller, its group and setgid bit from a setgid parent. */
-  const made = (ino: number, parent: number, caller: Caller) => {
-    const above = view.stat(parent);
-    const inherits = (above.mode & S_ISGID) !== 0;
-    const gid = inherits ? above.gid : caller.gid;
-    if (caller.uid !== 0 || gid !== 0) view.chown(ino, caller.uid, gid, { keepSetIds: true });
-    const attr = view.stat(ino);
-    if (inherits && attr.kind === 'dir') view.chmod(ino, (attr.mode | S_ISGID) & 0o7777);
-    return inherits ? view.stat(ino) : attr;
-  };
 
   return {
     lookup(parent, name) {
@@ -83,11 +72,11 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     mknod(parent, name, mode, rdev, caller) {
       const kind = mknodKind(mode);
       const path = { dir: parent, name };
-      const ino = kind === 'file' ? view.createFile(path, mode & 0o7777) : view.mknod(path, kind, mode & 0o7777, rdev);
-      return made(ino, parent, caller);
+      // New inodes belong to the caller (the view gives a setgid parent's group).
+      return stat(kind === 'file' ? view.createFile(path, mode & 0o7777, caller) : view.mknod(path, kind, mode & 0o7777, rdev, caller));
     },
-    mkdir: (parent, name, mode, caller) => made(view.mkdir({ dir: parent, name }, mode & 0o7777), parent, caller),
-    symlink: (parent, name, target, caller) => made(view.symlink(target, { dir: parent, name }), parent, caller),
+    mkdir: (parent, name, mode, caller) => stat(view.mkdir({ dir: parent, name }, mode & 0o7777, caller)),
+    symlink: (parent, name, target, caller) => stat(view.symlink(target, { dir: parent, name }, caller)),
     link: (node, parent, name) => stat(view.linkInode(node, { dir: parent, name })),
     unlink: (parent, name) => view.unlink({ dir: parent, name }),
     rmdir: (parent, name) => view.rmdir({ dir: parent, name }),
@@ -96,7 +85,7 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
       if (flags & RENAME_NOREPLACE && view.lookup(newParent, newName) !== undefined) throw new ErrnoError('EEXIST');
       view.rename({ dir: parent, name }, { dir: newParent, name: newName });
     },
-    create: (parent, name, mode, caller) => made(view.createFile({ dir: parent, name }, mode & 0o7777), parent, caller),
+    create: (parent, name, mode, caller) => stat(view.createFile({ dir: parent, name }, mode & 0o7777, caller)),
     // The kernel's references keep an inode as an open file would: unlinked, it stays readable
     // through descriptors still open on it, and its changes are stored when it is let go.
     retain: (node) => view.open(node),

@@ -1,5 +1,6 @@
 import { type Errno, ErrnoError } from '../errno.js';
 import { NAME_MAX, PATH_MAX } from '../layer/index.js';
+import { type Caller, MAY_EXEC, type Owned, permits } from './access.js';
 import { ROOT_INO } from './image.js';
 
 /** The few questions path resolution asks of a view. */
@@ -7,11 +8,14 @@ export interface Resolvable {
   lookup(dir: number, name: string): number | undefined;
   kindOf(ino: number): string;
   readlink(ino: number): string;
+  owned(ino: number): Owned;
 }
 
 export interface ResolveOptions {
   /** Follow a symlink in the last component (stat, open) or not (lstat, unlink). */
   follow: boolean;
+  /** Check search permission on every directory walked for this caller (EACCES); root skips it. */
+  caller?: Caller;
 }
 
 export interface Resolved {
@@ -93,6 +97,7 @@ export function walk(view: Resolvable, path: string, options: ResolveOptions): R
       continue;
     }
     if (name.length > NAME_MAX / 3 && Buffer.byteLength(name) > NAME_MAX) return 'ENAMETOOLONG';
+    if (options.caller && options.caller.uid !== 0 && !permits(view.owned(dir), options.caller, MAY_EXEC)) return 'EACCES';
     const child = view.lookup(dir, name);
     if (child === undefined) return 'ENOENT';
     const last = pending.length === 0;
@@ -133,8 +138,9 @@ export function resolveParent(view: Resolvable, given: string | Place, options: 
       throw new ErrnoError(options.dot ?? 'EINVAL', { path: given });
     }
     checkNameLength(name, given);
-    const parent = resolve(view, `/${names.join('/')}`, { follow: true });
+    const parent = resolve(view, `/${names.join('/')}`, { follow: true, caller: options.caller });
     if (view.kindOf(parent.ino) !== 'dir') throw new ErrnoError('ENOTDIR', { path: given });
+    if (options.caller && options.caller.uid !== 0 && !permits(view.owned(parent.ino), options.caller, MAY_EXEC)) throw new ErrnoError('EACCES', { path: given });
     const resolved = { dir: parent.ino, name, ancestors: [...parent.ancestors, parent.ino], trailingSlash: path.endsWith('/') };
     if (!options.follow) return resolved;
     const child = view.lookup(parent.ino, name);

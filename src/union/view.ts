@@ -14,6 +14,7 @@ import {
 } from './file-data.js';
 import { type Image, ROOT_INO } from './image.js';
 import { type Place, type ResolveOptions, type ResolvedParent, resolve, resolveParent, walk } from './resolve.js';
+import { type Caller, type Owned, ROOT } from './access.js';
 import { type Space, spaceOf } from './space.js';
 import type { DirEntryInfo, InodeStat } from './stat.js';
 import { type UpperDir, type UpperInode, type UpperMeta, cloneUpperInode } from './upper.js';
@@ -109,6 +110,11 @@ export class UnionView {
 
   kindOf(ino: number): Kind {
     return this.inode(ino).kind;
+  }
+
+  /** The kind, mode and owner of an inode: what permission checks look at. */
+  owned(ino: number): Owned {
+    return this.inode(ino);
   }
 
   /** The inode a name stands for in a directory, or undefined. */
@@ -296,8 +302,11 @@ export class UnionView {
     return parent;
   }
 
-  /** Makes a new inode under a name that must not exist yet (EEXIST). */
-  private createAt(path: string | Place, make: (time: bigint, parent: UpperDir, name: string) => UpperInode, follow = false): number {
+  /**
+   * Makes a new inode under a name that must not exist yet (EEXIST), owned by `owner`: its group,
+   * and for a directory the setgid bit too, come from a setgid parent (inode_init_owner).
+   */
+  private createAt(path: string | Place, make: (time: bigint, parent: UpperDir, name: string) => UpperInode, owner: Caller, follow = false): number {
     const { dir, name, trailingSlash } = this.parentForChange(path, follow ? 'EISDIR' : 'EEXIST', follow);
     const exists = this.lookup(dir, name) !== undefined;
     if (exists) throw new ErrnoError('EEXIST', { path: label(path) });
@@ -306,6 +315,9 @@ export class UnionView {
     const parent = this.ownDir(dir);
     const ino = this.nextIno++;
     const made = make(nowNs(), parent, name);
+    made.uid = owner.uid;
+    made.gid = parent.mode & S_ISGID ? parent.gid : owner.gid;
+    if (parent.mode & S_ISGID && made.kind === 'dir') made.mode |= S_ISGID;
     this.upper.set(ino, made);
     parent.entries.set(name, ino);
     if (made.kind === 'dir') parent.nlink++;
@@ -314,28 +326,32 @@ export class UnionView {
     return ino;
   }
 
-  mkdir(path: string | Place, mode = 0o777): number {
-    return this.createAt(path, (time, parent, name) => {
-      // A directory made where a lower one was deleted must not show the old one's contents.
-      const opaque = this.image.lookup(parent.lowers, name) !== undefined;
-      return { kind: 'dir', ...this.newMeta(mode, time), nlink: 2, lowers: [], opaque, entries: new Map() };
-    });
+  mkdir(path: string | Place, mode = 0o777, owner = ROOT): number {
+    return this.createAt(
+      path,
+      (time, parent, name) => {
+        // A directory made where a lower one was deleted must not show the old one's contents.
+        const opaque = this.image.lookup(parent.lowers, name) !== undefined;
+        return { kind: 'dir', ...this.newMeta(mode, time), nlink: 2, lowers: [], opaque, entries: new Map() };
+      },
+      owner,
+    );
   }
 
   /** Creates an empty regular file (EEXIST if the name exists; a dangling symlink is followed). */
-  createFile(path: string | Place, mode = 0o666): number {
-    return this.createAt(path, (time) => ({ kind: 'file', ...this.newMeta(mode, time), nlink: 1, data: newFileData(this.chunkSize) }), true);
+  createFile(path: string | Place, mode = 0o666, owner = ROOT): number {
+    return this.createAt(path, (time) => ({ kind: 'file', ...this.newMeta(mode, time), nlink: 1, data: newFileData(this.chunkSize) }), owner, true);
   }
 
-  symlink(target: string, path: string | Place): number {
+  symlink(target: string, path: string | Place, owner = ROOT): number {
     if (target.includes('\0')) throw new ErrnoError('EINVAL', { path: label(path) });
     // symlink(2) takes the target as a path: PATH_MAX bytes with its NUL at most.
     if (Buffer.byteLength(target) >= PATH_MAX) throw new ErrnoError('ENAMETOOLONG', { path: label(path) });
-    return this.createAt(path, (time) => ({ kind: 'symlink', ...this.newMeta(0o777, time), nlink: 1, target }));
+    return this.createAt(path, (time) => ({ kind: 'symlink', ...this.newMeta(0o777, time), nlink: 1, target }), owner);
   }
 
-  mknod(path: string | Place, kind: 'chardev' | 'blockdev' | 'fifo' | 'socket', mode: number, rdev = 0): number {
-    return this.createAt(path, (time) => ({ kind, ...this.newMeta(mode, time), nlink: 1, rdev }));
+  mknod(path: string | Place, kind: 'chardev' | 'blockdev' | 'fifo' | 'socket', mode: number, rdev = 0, owner = ROOT): number {
+    return this.createAt(path, (time) => ({ kind, ...this.newMeta(mode, time), nlink: 1, rdev }), owner);
   }
 
   link(existingPath: string, newPath: string): number {
