@@ -84,10 +84,12 @@ export function checkChown(inode: Owned, caller: Caller, uid: number, gid: numbe
 
 /**
  * The mode after a write or truncate by `caller`: without root's CAP_FSETID it loses setuid, and
- * setgid when group execute makes it a set-id program. Undefined when nothing changes.
+ * setgid when group execute makes it a set-id program or the caller is outside the file's group
+ * (setattr_should_drop_sgid). Undefined when nothing changes.
  */
 export function modeAfterWrite(inode: Owned, caller: Caller): number | undefined {
   if (caller.uid === 0 || inode.kind !== 'file') return undefined;
-  const kept = inode.mode & ~(S_ISUID | (inode.mode & S_IXGRP ? S_ISGID : 0));
+  const dropGid = inode.mode & S_IXGRP || !inGroup(caller, inode.gid);
+  const kept = inode.mode & ~(S_ISUID | (dropGid ? S_ISGID : 0));
   return kept === inode.mode ? undefined : kept;
 }

@@ -8,9 +8,10 @@ import { limits } from './suite/limits.js';
 import { listing } from './suite/listing.js';
 import { modes } from './suite/modes.js';
 import { names } from './suite/names.js';
+import { permissions } from './suite/permissions.js';
 import { timeUpdates } from './suite/times.js';
 import { xattrs } from './suite/xattrs.js';
-import { targets } from './targets/index.js';
+import { targets, userTargets } from './targets/index.js';
 
 /**
  * One suite, every front end: the same tests against node:fs on a temporary directory (the
@@ -35,4 +36,14 @@ describe.each(targets)('$name', (target) => {
   timeUpdates(ctx);
   modes(ctx);
   apis(ctx);
+});
+
+/** The same front ends used by an ordinary user, root's fs beside it preparing the tree. */
+describe.each(userTargets)('$name', (target) => {
+  const reason = target.unavailable?.();
+  if (reason) {
+    describe.skip(`unavailable: ${reason}`, () => {});
+    return;
+  }
+  permissions(context(target));
 });

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FIXTURE, writeSpec } from '../fixture.js';
+import { USER, nodeFsAsUser, userUnavailable } from './as-user.js';
 import type { Target } from './target.js';
 
 const EXT4_SUPER_MAGIC = 0xef53;
@@ -22,5 +23,18 @@ export const node: Target = {
     const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-conformance-')));
     writeSpec(root, FIXTURE);
     return { fs, root, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
+  },
+};
+
+/** node:fs run as an ordinary user (a child process with its uid) on the same tree: the reference for permissions. */
+export const nodeAsUser: Target = {
+  name: `node:fs as uid ${USER.uid}`,
+  unavailable: userUnavailable,
+  setup: async () => {
+    const handle = await node.setup();
+    // mkdtemp makes the folder private to root; the user must be able to walk into it.
+    fs.chmodSync(handle.root, 0o755);
+    const user = nodeFsAsUser();
+    return { ...handle, fs: user.fs, admin: fs, cleanup: () => (user.stop(), handle.cleanup()) };
   },
 };
