@@ -34,6 +34,7 @@ export interface UpperState {
 
 type AnyInode = UpperInode | Inode;
 
+const DAY_NS = 86_400n * 1_000_000_000n;
 const S_ISUID = 0o4000;
 const S_ISGID = 0o2000;
 const S_IXGRP = 0o010;
@@ -60,6 +61,12 @@ export class UnionView {
   private changes = 0;
   private readonly openCounts = new Map<number, number>();
   private readonly dirtyFiles = new Set<number>();
+  /**
+   * Access times moved by reads (relatime), kept beside the inodes so a read never copies up; a
+   * change folds its inode's entry into the upper copy. Neither saved nor forked: an access time
+   * is not worth a write (kernel overlayfs moves it on the lower file, out of the container).
+   */
+  private accessed: Map<number, bigint> | undefined;
   /** Made by the first observe(): a container nobody watches costs no Set. */
   private observers: Set<(change: ViewChange) => void> | undefined;
 
@@ -155,6 +162,7 @@ export class UnionView {
   /** The merged listing of a directory: name, inode and kind, in name order. */
   readdir(dir: number): DirEntryInfo[] {
     const names = this.children(dir);
+    this.touchAtime(dir, this.inode(dir));
     return [...names].map(([name, ino]) => ({ name, ino, kind: this.kindOf(ino) }));
   }
 
@@ -201,10 +209,18 @@ export class UnionView {
       rdev: 'rdev' in inode ? inode.rdev : 0,
       size,
       blocks,
-      atime: inode.atime,
+      atime: this.accessed?.get(ino) ?? inode.atime,
       mtime: inode.mtime,
       ctime: inode.ctime,
     };
+  }
+
+  /** relatime: a read moves an atime not newer than mtime or ctime, or a day old. */
+  private touchAtime(ino: number, inode: AnyInode): void {
+    if (this.readOnly) return;
+    const atime = this.accessed?.get(ino) ?? inode.atime;
+    if (atime > inode.mtime && atime > inode.ctime && nowNs() - atime < DAY_NS) return;
+    (this.accessed ??= new Map()).set(ino, nowNs());
   }
 
   /** statfs(2): the space where the view's blobs live and the inode numbers it has left. */
@@ -222,6 +238,7 @@ export class UnionView {
     if (inode.kind === 'dir') throw new ErrnoError('EISDIR');
     if (inode.kind !== 'file') throw new ErrnoError('EINVAL');
     const data = 'data' in inode ? inode.data : fileDataFrom(inode.content, ino);
+    this.touchAtime(ino, inode);
     return readFileData(this.store, data, position, length, target, targetOffset);
   }
 
@@ -245,12 +262,18 @@ export class UnionView {
     if (this.readOnly) throw new ErrnoError('EROFS');
     this.changes++;
     if (this.observers?.size) this.report({ ino });
-    const owned = this.upper.getOwn(ino);
-    if (owned) return owned;
-    const shared = this.upper.get(ino);
-    const copy = shared ? cloneUpperInode(shared) : this.copyUp(ino);
-    this.upper.set(ino, copy);
-    return copy;
+    let owned = this.upper.getOwn(ino);
+    if (!owned) {
+      const shared = this.upper.get(ino);
+      owned = shared ? cloneUpperInode(shared) : this.copyUp(ino);
+      this.upper.set(ino, owned);
+    }
+    const atime = this.accessed?.get(ino);
+    if (atime !== undefined) {
+      owned.atime = atime;
+      this.accessed!.delete(ino);
+    }
+    return owned;
   }
 
   private copyUp(ino: number): UpperInode {
@@ -402,6 +425,7 @@ export class UnionView {
       this.changes++;
       this.upper.delete(ino);
       this.dirtyFiles.delete(ino);
+      this.accessed?.delete(ino);
     }
   }
 

@@ -11,8 +11,6 @@ function memoryTarget(name: string, layers: Parameters<typeof fixtureFromSync>[0
   const fixture = fixtureFromSync(layers);
   return {
     name,
-    // A read would have to copy the inode up to move its atime (a change in the container's diff).
-    lacks: { atimeOnRead: 'todo' },
     setup: async () => ({ fs: createFs(fixture.container(), { umask }) as unknown as FsLike, root: '', cleanup: () => {} }),
   };
 }
