@@ -1,3 +1,4 @@
+import type { Space } from '../../union/index.js';
 import type { Listing } from './listing.js';
 import type { Attr } from './protocol.js';
 
@@ -15,17 +16,6 @@ export interface AttrChanges {
   size?: number;
   atime?: bigint | 'now';
   mtime?: bigint | 'now';
-}
-
-/** A STATFS reply: counts of `bsize`-byte blocks and of inodes, and NAME_MAX. */
-export interface StatfsAnswer {
-  bsize: number;
-  blocks: number;
-  bfree: number;
-  bavail: number;
-  files: number;
-  ffree: number;
-  namelen: number;
 }
 
 /** A change made behind the kernel's back: an inode, or what a name in a directory stands for. */
@@ -77,7 +67,7 @@ export interface NodeOps {
   setxattr(node: number, name: string, value: Uint8Array, flags: number): void;
   removexattr(node: number, name: string): void;
   /** statfs(2) of the filesystem holding `node` (undefined: it cannot tell, made-up sizes go out). */
-  statfs?(node: number): StatfsAnswer | undefined;
+  statfs?(node: number): Space | undefined;
   /** Whether the inode exists (permissions are the kernel's: default_permissions). */
   access(node: number): void;
   /** Calls `listener` after every change, whoever made it; returns the function that stops it. */
