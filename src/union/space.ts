@@ -21,7 +21,7 @@ const INODE_RANGE = 2 ** 32;
 /**
  * What statfs answers for a view over `store` with `inodesUsed` inode numbers taken. The sizes are
  * those of where the blobs live, as overlayfs reports its upper filesystem's: the filesystem of a
- * directory store, the machine's memory for a memory store (as tmpfs is bounded by memory).
+ * directory store; for a memory store, its blobs' bytes used and the machine's free memory free.
  */
 export function spaceOf(store: BlobStore, inodesUsed: number): Space {
   let blocks: number;
@@ -32,8 +32,9 @@ export function spaceOf(store: BlobStore, inodesUsed: number): Space {
     const scale = host.bsize / BLOCK;
     [blocks, bfree, bavail] = [host.blocks * scale, host.bfree * scale, host.bavail * scale].map(Math.floor) as [number, number, number];
   } else {
-    blocks = Math.floor(os.totalmem() / BLOCK);
+    // In memory: what the blobs hold is used, the machine's free memory is free.
     bfree = bavail = Math.floor(os.freemem() / BLOCK);
+    blocks = Math.ceil(store.stats().storedBytes / BLOCK) + bfree;
   }
   return { bsize: BLOCK, blocks, bfree, bavail, files: INODE_RANGE, ffree: Math.max(0, INODE_RANGE - inodesUsed), namelen: NAME_MAX };
 }
