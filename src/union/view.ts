@@ -190,8 +190,7 @@ export class UnionView {
     let size = 0;
     let blocks = 0;
     if (inode.kind === 'file') {
-      const data = 'data' in inode ? inode.data : fileDataFrom(inode.content, ino);
-      size = data.size;
+      size = 'data' in inode ? inode.data.size : inode.content.size;
       blocks = Math.ceil(size / 512);
     } else if (inode.kind === 'symlink') {
       size = Buffer.byteLength(inode.target);
