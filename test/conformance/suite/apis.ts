@@ -70,6 +70,8 @@ export function apis(ctx: Ctx): void {
         ['deep', true, p('/dir/sub')],
       ]);
       expect(sorted(fs.globSync('dir/*', { cwd, exclude: (path: string) => path.endsWith('.txt') }))).toEqual(['dir/sub']);
+      expect(sorted(fs.globSync('**/*.txt', { cwd, exclude: ['dir/sub/**'] }))).toEqual(['dir/a.txt', 'dir/b.txt', 'file.txt']);
+      expect(fs.globSync('**', { cwd: p('/dir/sub/deep') }).map(String).sort()).toEqual(['.', 'd.txt']);
       const viaPromise: string[] = [];
       for await (const path of (fs.promises as unknown as { glob(pattern: string, options: object): AsyncIterable<string> }).glob('dir/*.txt', { cwd })) viaPromise.push(path);
       expect(viaPromise.sort()).toEqual(['dir/a.txt', 'dir/b.txt']);
