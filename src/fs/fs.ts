@@ -379,7 +379,9 @@ export class LayerFs extends XattrFs {
   chdir(path: unknown): void {
     const p = toPath(path, 'directory');
     try {
-      if (this.view.kindOf(this.inoOf(p)) !== 'dir') throw new ErrnoError('ENOTDIR');
+      const ino = this.inoOf(p);
+      if (this.view.kindOf(ino) !== 'dir') throw new ErrnoError('ENOTDIR');
+      this.checkInode(ino, access.MAY_EXEC);
       this.cwdPath = realpathIn(this.view, this.abs(p));
     } catch (error) {
       throw edge(error, 'chdir', p);

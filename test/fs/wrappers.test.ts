@@ -179,3 +179,21 @@ describe('the fs object', () => {
     expect(Object.keys(fs)).toContain('core');
   });
 });
+
+describe('an fs created for a user', () => {
+  it('owns what it makes and needs search permission to chdir', () => {
+    const { container } = setup();
+    const root = createFsOver(container);
+    root.mkdirSync('/private', 0o700);
+    const user = createFsOver(container, { uid: 1000, gid: 100, groups: [50] });
+    expect(user.core.caller).toEqual({ uid: 1000, gid: 100, groups: [50] });
+    expect(thrown(() => user.chdir('/private')).code).toBe('EACCES');
+    root.chmodSync('/private', 0o777);
+    user.chdir('/private');
+    user.writeFileSync('mine', '');
+    expect([root.statSync('/private/mine').uid, root.statSync('/private/mine').gid]).toEqual([1000, 100]);
+    // A supplementary group counts as the user's own: chown to it is allowed.
+    user.chownSync('mine', -1, 50);
+    expect(root.statSync('/private/mine').gid).toBe(50);
+  });
+});

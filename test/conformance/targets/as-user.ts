@@ -7,10 +7,24 @@ import type { FsLike } from './target.js';
 /** The user the permission tests act as: an ordinary uid and gid, no supplementary groups. */
 export const USER = { uid: 1000, gid: 1000 };
 
-/** Why node:fs cannot run as another user here, or undefined when it can. */
+let checked: { reason: string | undefined } | undefined;
+
+/**
+ * Why node:fs cannot run as another user here, or undefined when it can: it needs root, and a
+ * node binary that user may run (checked once, so a child that cannot start never leaves a sync
+ * call waiting for it).
+ */
 export function userUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'running node:fs as another user needs root (setuid)';
-  return undefined;
+  if (!checked) {
+    checked = { reason: undefined };
+    try {
+      execFileSync(process.execPath, ['-e', ''], { ...USER, stdio: 'ignore', timeout: 20_000 });
+    } catch (error) {
+      checked.reason = `node cannot run as uid ${USER.uid} here: ${(error as Error).message}`;
+    }
+  }
+  return checked.reason;
 }
 
 type Reply = { value?: unknown; error?: Record<string, unknown> };
@@ -25,7 +39,11 @@ export function nodeFsAsUser(): { fs: FsLike; stop(): void } {
   fs.chmodSync(dir, 0o755);
   const [requests, replies] = [path.join(dir, 'requests'), path.join(dir, 'replies')];
   execFileSync('mkfifo', ['-m', '0666', requests, replies]);
-  const child: ChildProcess = spawn(process.execPath, [path.join(import.meta.dirname, 'user-child.mjs'), requests, replies], { ...USER, stdio: 'inherit' });
+  // A copy the user can read wherever the checkout is.
+  const script = path.join(dir, 'child.mjs');
+  fs.copyFileSync(path.join(import.meta.dirname, 'user-child.mjs'), script);
+  fs.chmodSync(script, 0o644);
+  const child: ChildProcess = spawn(process.execPath, [script, requests, replies], { ...USER, stdio: 'inherit' });
   const output = fs.openSync(requests, 'w');
   const input = fs.openSync(replies, 'r');
   const buffer = Buffer.alloc(1 << 20);
