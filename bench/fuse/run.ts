@@ -8,6 +8,7 @@
  * relative to fuse-overlayfs (the headline), the daemons' RSS, and writes bench/results/fuse.json.
  * Needs root for the tmpfs, overlayfs and cache drops; see bench/README.md.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -39,7 +40,7 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(`usage: npm run bench:fuse -- [--quick] [--files N] [--size S] [--big S] [--creates N] [--repeat 3] [--seed 42]
     [--store dir|memory|dir,memory] [--no-fallback] [--only tmpfs,overlayfs,fuse-overlayfs,layerfs,layerfs-memory,layerfs-fuse-native]
-    [--workloads read-cold,read-warm,tar,find,create] [--profile DIR] [--out FILE]
+    [--workloads read-cold,read-warm,tar,find,create,fsync,write,ls-lR,find-warm] [--profile DIR] [--out FILE]
 Needs root (tmpfs, kernel overlayfs, dropping caches) and /dev/fuse; a system that cannot run is skipped with the reason.`);
   process.exit(0);
 }
@@ -85,6 +86,20 @@ const createScript = [
   '    os.close(fd)',
 ].join('\n');
 
+// 100 files of 4 KiB, each fsynced before it is closed (a package manager's pattern).
+const fsyncScript = [
+  'import os',
+  "os.mkdir('synced')",
+  'for i in range(100):',
+  "    fd = os.open(f'synced/f{i}', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)",
+  '    os.write(fd, os.urandom(4096))',
+  '    os.fsync(fd)',
+  '    os.close(fd)',
+].join('\n');
+// Written from a file of random bytes outside the mounts (zeros would be holes to layerfs), made
+// once per run; its path comes in the environment.
+const RANDOM_ENV = 'LAYERFS_BENCH_RANDOM';
+
 const allWorkloads: Workload[] = [
   { key: 'read-cold', label: 'read big file, cold', command: 'cat big.bin > /dev/null', amount: (tree) => tree.bigBytes / 1e6, unit: 'MB/s' },
   {
@@ -99,6 +114,18 @@ const allWorkloads: Workload[] = [
   { key: 'tar', label: 'tar c tree | cat', command: 'tar cf - tree | cat > /dev/null', amount: (tree) => tree.bytes / 1e6, unit: 'MB/s' },
   { key: 'find', label: 'find -printf %s %i', command: "find . -printf '%s %i\\n' > /dev/null", amount: (tree) => tree.files + tree.dirs + 2, unit: 'entries/s' },
   { key: 'create', label: `create ${creates} files`, command: `${python} -c ${shellQuote(createScript)}`, amount: () => creates, unit: 'files/s' },
+  // Python started once first: a cold start after the cache drop would take longer than the writes.
+  { key: 'fsync', label: '100 small fsynced writes', setup: `${python} -c pass`, command: `${python} -c ${shellQuote(fsyncScript)}`, amount: () => 100, unit: 'files/s' },
+  { key: 'write', label: 'write big file, fsync', command: `dd if="$${RANDOM_ENV}" of=written.bin bs=1M conv=fsync status=none`, amount: (tree) => tree.bigBytes / 1e6, unit: 'MB/s' },
+  { key: 'ls-lR', label: 'ls -lR', command: 'ls -lR > /dev/null', amount: (tree) => tree.files + tree.dirs + 2, unit: 'entries/s' },
+  {
+    key: 'find-warm',
+    label: 'find -printf %s %i, warm',
+    setup: "find . -printf '%s %i\\n' > /dev/null",
+    command: "find . -printf '%s %i\\n' > /dev/null",
+    amount: (tree) => tree.files + tree.dirs + 2,
+    unit: 'entries/s',
+  },
 ];
 const workloads = flags.workloads ? flags.workloads.split(',').map((key) => allWorkloads.find((w) => w.key === key) ?? fail(`no workload ${key}`)) : allWorkloads;
 
@@ -245,6 +272,9 @@ try {
   process.stderr.write(`generating ${plan.files} files, ${formatBytes(plan.bytes)}, plus ${formatBytes(plan.bigBytes)} big.bin (seed ${plan.seed})... `);
   const tree = writeTree(lower, plan);
   process.stderr.write('done\n');
+  const random = path.join(scratch, 'random.bin');
+  fs.writeFileSync(random, crypto.randomBytes(plan.bigBytes));
+  process.env[RANDOM_ENV] = random;
 
   const profileDir = flags.profile ? path.resolve(flags.profile) : undefined;
   if (profileDir) fs.mkdirSync(profileDir, { recursive: true });

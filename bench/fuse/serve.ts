@@ -4,9 +4,9 @@
  *
  *   serve.ts --mount MNT --source DIR --store memory|STORE_DIR
  *
- * Imports DIR with layerFromFs into a MemoryBlobStore (on every start) or a DirBlobStore (once:
- * the layer id is kept in STORE_DIR/layer-id and later starts load the layer from the store, as
- * `layerfs mount` would), mounts a fresh container of that image with mountContainer, and prints
+ * Imports DIR with layerFromFs into a MemoryBlobStore and mounts a fresh container of it with
+ * mountContainer (on every start), or serves a fresh container from an engine store in STORE_DIR
+ * exactly as `layerfs mount` does (the import happens once, on the first start), and prints
  * `ready {json}` once the mount is live. SIGTERM, SIGINT or the end of stdin (the parent died)
  * unmount and exit. `profile-start` and `profile-stop FILE` on stdin profile a window (answer: ok).
  */
@@ -14,8 +14,9 @@ import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { serveContainer, serveDefaults } from '../../src/cli/serve.js';
 import { mountContainer } from '../../src/fuse/index.js';
-import { type BlobStore, Container, DirBlobStore, Image, Layer, type LayerId, MemoryBlobStore, layerFromFs } from '../../src/index.js';
+import { type BlobStore, Container, Engine, Image, Layer, type LayerId, MemoryBlobStore, layerFromFs } from '../../src/index.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -27,30 +28,31 @@ const { values: flags } = parseArgs({
 if (!flags.mount || !flags.source) throw new Error('usage: serve.ts --mount MNT --source DIR --store memory|STORE_DIR');
 
 const started = performance.now();
-let store: BlobStore;
-let layer: Layer;
+let layer: LayerId;
 let imported = false;
+let mount: { requests?(): Record<string, number>; unmount(): Promise<void> };
 if (flags.store === 'memory') {
-  store = new MemoryBlobStore();
-  layer = layerFromFs(store, fs, flags.source);
+  const store: BlobStore = new MemoryBlobStore();
+  layer = layerFromFs(store, fs, flags.source).id;
   imported = true;
+  const container = new Container(new Image([Layer.load(store, layer)]), store);
+  const mounted = await mountContainer(container, flags.mount, { onError: (error, op, at) => console.error(`layerfs: ${op} ${at}:`, error) });
+  mount = { requests: mounted.requests, unmount: () => mounted.unmount() };
 } else {
-  store = new DirBlobStore(flags.store);
-  const idFile = path.join(flags.store, 'layer-id');
-  if (fs.existsSync(idFile)) {
-    layer = Layer.load(store, fs.readFileSync(idFile, 'utf8').trim() as LayerId);
-  } else {
-    layer = layerFromFs(store, fs, flags.source);
-    fs.writeFileSync(idFile, layer.id);
+  // What `layerfs mount` does: the engine's store, a fresh container, the command's own serving.
+  const engine = Engine.open(flags.store);
+  if (!engine.images().some((image) => image.name === 'tree')) {
+    engine.importDirectory(flags.source, 'tree');
     imported = true;
   }
+  layer = engine.imageRecord('tree').layers[0]!;
+  if (engine.containers().some((container) => container.name === 'bench')) engine.rm('bench');
+  engine.create('tree', 'bench');
+  const serving = await serveContainer(engine, 'bench', flags.mount, serveDefaults((line) => console.error(line)));
+  mount = { requests: serving.requests, unmount: () => serving.stop() };
 }
 const loadSeconds = (performance.now() - started) / 1000;
-const container = new Container(new Image([layer]), store);
-const mount = await mountContainer(container, flags.mount, {
-  onError: (error, op, at) => console.error(`layerfs: ${op} ${at}:`, error),
-});
-console.log(`ready ${JSON.stringify({ layer: layer.id, imported, loadSeconds })}`);
+console.log(`ready ${JSON.stringify({ layer, imported, loadSeconds })}`);
 
 // The parent's commands on stdin: `profile-start` and `profile-stop FILE` take a CPU profile of
 // just the timed part of a workload (node --cpu-prof would include startup and import).

@@ -249,7 +249,7 @@ async function startDaemon(script: string, args: string[], mountpoint: string, e
 export function layerfs(lower: string, base: string, store: 'memory' | 'dir', fallback = false): System {
   const storeArg = store === 'memory' ? 'memory' : path.join(base, 'store');
   const key = store === 'memory' ? 'layerfs-memory' : 'layerfs';
-  const label = store === 'memory' ? 'layerfs (MemoryBlobStore)' : 'layerfs (DirBlobStore)';
+  const label = store === 'memory' ? 'layerfs (MemoryBlobStore)' : 'layerfs mount (DirBlobStore)';
   return {
     key: fallback ? `${key}-fuse-native` : key,
     label: fallback ? `${label} on fuse-native` : label,

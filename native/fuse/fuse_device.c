@@ -97,34 +97,38 @@ static int mount_with_fusermount(const char *target, const char *options) {
 }
 
 /*
- * mount(target, fsname, options) -> fd or -errno. As root the kernel is asked directly;
- * otherwise fusermount3 mounts and hands the connection back.
+ * mount(target, fsname, options, flags) -> fd or -errno. As root the kernel is asked directly;
+ * otherwise fusermount3 mounts and hands the connection back. `flags` are mount(2)'s MS_NOSUID
+ * and MS_NODEV (both when absent, as fusermount3 always sets them for users).
  */
 static napi_value mount_fuse(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char target[4096], fsname[256], options[2048];
   if (argc < 3 || get_string(env, argv[0], target, sizeof(target)) || get_string(env, argv[1], fsname, sizeof(fsname)) ||
       get_string(env, argv[2], options, sizeof(options))) {
-    napi_throw_type_error(env, NULL, "mount(target, fsname, options): three strings expected");
+    napi_throw_type_error(env, NULL, "mount(target, fsname, options, flags): three strings and a number expected");
     return NULL;
   }
+  uint32_t flags = MS_NOSUID | MS_NODEV;
+  if (argc >= 4) CHECK(napi_get_value_uint32(env, argv[3], &flags));
+  flags &= MS_NOSUID | MS_NODEV;
   int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
   int error = errno;
   if (fd >= 0) {
     char data[2300];
     snprintf(data, sizeof(data), "fd=%d,rootmode=40000,user_id=%u,group_id=%u%s%s", fd, getuid(), getgid(),
              options[0] ? "," : "", options);
-    if (mount(fsname, target, "fuse.layerfs", MS_NOSUID | MS_NODEV, data) == 0) return number(env, fd);
+    if (mount(fsname, target, "fuse.layerfs", flags, data) == 0) return number(env, fd);
     error = errno;
     close(fd);
   }
   /* Not allowed to open the device or to mount: the setuid fusermount3 does both for users. */
   if (error != EPERM && error != EACCES) return number(env, -error);
   char fusermount_options[2400];
-  snprintf(fusermount_options, sizeof(fusermount_options), "fsname=%s,subtype=layerfs,nosuid,nodev%s%s", fsname,
-           options[0] ? "," : "", options);
+  snprintf(fusermount_options, sizeof(fusermount_options), "fsname=%s,subtype=layerfs%s%s%s%s", fsname,
+           flags & MS_NOSUID ? ",nosuid" : ",suid", flags & MS_NODEV ? ",nodev" : ",dev", options[0] ? "," : "", options);
   return number(env, mount_with_fusermount(target, fusermount_options));
 }
 

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { type Command, type Context, UsageError, type Values, stringOption } from './command.js';
 import { DAEMON_ENV, notifyParent, startDaemon } from './daemon.js';
-import { type ServeOptions, type Serving, serveAll, serveContainer } from './serve.js';
+import { type ServeOptions, type Serving, serveAll, serveContainer, serveDefaults } from './serve.js';
 
 export const mountCommand: Command = {
   name: 'mount',
@@ -18,7 +18,10 @@ export const mountCommand: Command = {
   options: {
     all: { type: 'boolean', help: 'serve every container, each as MOUNTPOINT/<name>/' },
     daemon: { type: 'boolean', short: 'd', help: 'return once mounted; serve in the background' },
-    'allow-other': { type: 'boolean', help: "let other users in (FUSE's allow_other; needs user_allow_other in /etc/fuse.conf)" },
+    'allow-other': { type: 'boolean', help: "let other users in (FUSE's allow_other; the default as root; others need user_allow_other in /etc/fuse.conf)" },
+    nosuid: { type: 'boolean', help: 'ignore setuid and setgid bits (the default for users other than root)' },
+    nodev: { type: 'boolean', help: 'refuse to open device files (the default for users other than root)' },
+    'cache-seconds': { type: 'string', arg: 'SECONDS', help: 'how long the kernel trusts names and attributes (default 3600; 0: ask every time)' },
     'save-interval': { type: 'string', arg: 'SECONDS', help: 'seconds between saves of changes (default 5)' },
     debug: { type: 'boolean', help: 'log every FUSE request' },
   },
@@ -68,14 +71,26 @@ export const mountCommand: Command = {
   },
 };
 
+/** serveDefaults, changed by the flags: --nosuid and --nodev opt out of what root gets. */
 function serveOptions(context: Context, values: Values): ServeOptions {
-  const interval = stringOption(values, 'save-interval') ?? '5';
-  const saveSeconds = Number(interval);
-  if (!Number.isFinite(saveSeconds) || saveSeconds <= 0) throw new UsageError(`--save-interval must be a positive number of seconds, not ${JSON.stringify(interval)}`);
+  const defaults = serveDefaults((line) => context.err(`${new Date().toISOString()} ${line}\n`));
   return {
-    allowOther: values['allow-other'] === true,
+    ...defaults,
+    allowOther: defaults.allowOther || values['allow-other'] === true,
+    suid: defaults.suid && values.nosuid !== true,
+    dev: defaults.dev && values.nodev !== true,
+    cacheSeconds: seconds(values, 'cache-seconds', defaults.cacheSeconds, { zero: true }),
     debug: values.debug === true,
-    saveSeconds,
-    log: (line) => context.err(`${new Date().toISOString()} ${line}\n`),
+    saveSeconds: seconds(values, 'save-interval', defaults.saveSeconds, { zero: false }),
   };
+}
+
+function seconds(values: Values, name: string, fallback: number, allow: { zero: boolean }): number {
+  const text = stringOption(values, name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || (value === 0 && !allow.zero)) {
+    throw new UsageError(`--${name} must be a ${allow.zero ? 'non-negative' : 'positive'} number of seconds, not ${JSON.stringify(text)}`);
+  }
+  return value;
 }

@@ -22,7 +22,7 @@ export const psCommand: Command = {
     const rows = containers.map((container) => {
       const holder = container.lockedBy;
       const status = holder ? `${holder.what}${holder.mountpoint ? ` at ${holder.mountpoint}` : ''} (pid ${holder.pid})` : '-';
-      return [container.name, container.image, container.upper === null ? 'no' : 'yes', status, formatAge(container.created)];
+      return [container.name, container.image, container.upper === null && !container.journal ? 'no' : 'yes', status, formatAge(container.created)];
     });
     context.out(table(['NAME', 'IMAGE', 'CHANGED', 'STATUS', 'CREATED'], rows));
   },

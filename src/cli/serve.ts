@@ -1,20 +1,38 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type Container, type Engine, EngineError, type HeldLock } from '../container/index.js';
-import { type FuseMount, cleanStaleMount, lazyUnmount, mountContainer, mountMany } from '../fuse/index.js';
+import { type Container, type Engine, EngineError, type HeldLock, type SaveOptions } from '../container/index.js';
+import { type FuseMount, type MountOptions, cleanStaleMount, lazyUnmount, mountContainer, mountMany } from '../fuse/index.js';
 import { isMountPoint } from './mountinfo.js';
 
 export interface ServeOptions {
   allowOther: boolean;
+  suid: boolean;
+  dev: boolean;
+  /** How long the kernel trusts names and attributes. */
+  cacheSeconds: number;
   debug: boolean;
   /** Seconds between saves of changed containers. */
   saveSeconds: number;
   log: (line: string) => void;
 }
 
+/**
+ * What `layerfs mount` does unless told otherwise. As root a mount is what a container runtime
+ * needs: other users in (the kernel checks their permissions), setuid programs and device files
+ * honoured. Users other than root get nosuid,nodev from fusermount3 whatever they ask.
+ */
+export function serveDefaults(log: (line: string) => void): ServeOptions {
+  const root = process.getuid?.() === 0;
+  // Nothing changes a mounted container behind the kernel's back without telling it (the
+  // container is locked, in-process changes are notified), so names and attributes keep.
+  return { allowOther: root, suid: root, dev: root, cacheSeconds: 3600, debug: false, saveSeconds: 5, log };
+}
+
 /** A live mount of one or many containers; stop() unmounts, saves and lets go of the locks. */
 export interface Serving {
   readonly mountpoint: string;
+  /** FUSE requests answered so far, by op (the kernel binding only). */
+  requests?(): Record<string, number>;
   /** Resolves when the mount is gone, also when someone else unmounted it (umount(8)). */
   readonly closed?: Promise<void>;
   stop(): Promise<void>;
@@ -29,13 +47,11 @@ export async function serveContainer(engine: Engine, name: string, mountpoint: s
   const resolved = await prepareMountpoint(mountpoint, options.log);
   return withLocks([() => engine.lockMountpoint(resolved, `serving container ${name}`), () => engine.lock(name, { what: 'mounted', mountpoint: resolved })], async () => {
     const container = engine.openContainer(name);
-    const save = (waitMs?: number) => engine.saveContainer(name, container, { waitMs });
+    const save = (how?: SaveOptions) => engine.saveContainer(name, container, how);
     const mount = await mountContainer(container, resolved, {
       // A failed save must fail the program's fsync (EIO), not pass silently.
-      onSync: () => save(),
-      onError: (error, op, at) => options.log(`layerfs: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),
-      allowOther: options.allowOther,
-      debug: options.debug,
+      onSync: () => save({ incremental: true }),
+      ...mountOptions(options, name),
     });
     return { mount, saveAll: save };
   }, resolved, options);
@@ -75,15 +91,13 @@ export async function serveAll(engine: Engine, mountpoint: string, options: Serv
       return undefined;
     }
   };
-  const saveAll = (waitMs?: number) => {
-    for (const [name, { container }] of open) engine.saveContainer(name, container, { waitMs });
+  const saveAll = (how?: SaveOptions) => {
+    for (const [name, { container }] of open) engine.saveContainer(name, container, how);
   };
   return withLocks([() => engine.lockMountpoint(resolved, 'serving all containers')], async () => {
     const mount = await mountMany(resolve, names, resolved, {
-      onSync: () => saveAll(),
-      onError: (error, op, at) => options.log(`layerfs: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),
-      allowOther: options.allowOther,
-      debug: options.debug,
+      onSync: () => saveAll({ incremental: true }),
+      ...mountOptions(options, 'all'),
     });
     return {
       mount,
@@ -95,10 +109,25 @@ export async function serveAll(engine: Engine, mountpoint: string, options: Serv
   }, resolved, options);
 }
 
+function mountOptions(options: ServeOptions, source: string): MountOptions {
+  const { allowOther, suid, dev, cacheSeconds, debug } = options;
+  return {
+    allowOther,
+    suid,
+    dev,
+    cacheSeconds,
+    debug,
+    source: `layerfs:${source}`,
+    // The container is locked and this process changes it only through the mount.
+    writebackCache: true,
+    onError: (error, op, at) => options.log(`layerfs: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),
+  };
+}
+
 /** Takes the locks in order, mounts, and wires saving and stopping; on failure lets go of everything. */
 async function withLocks(
   locks: (() => HeldLock)[],
-  start: () => Promise<{ mount: FuseMount; saveAll: (waitMs?: number) => unknown; release?: () => void }>,
+  start: () => Promise<{ mount: FuseMount; saveAll: (how?: SaveOptions) => unknown; release?: () => void }>,
   mountpoint: string,
   options: ServeOptions,
 ): Promise<Serving> {
@@ -118,19 +147,20 @@ async function withLocks(
   // The mount is served by this very thread: a timed save does not wait for another process's
   // store lock (the mount would stop answering meanwhile) and tries again at the next tick; the
   // saves on the way out wait.
-  const trySave = (waitMs?: number) => {
+  const trySave = (how: SaveOptions = {}) => {
     try {
-      saveAll(waitMs);
+      saveAll(how);
     } catch (error) {
-      if (waitMs === 0 && isBusy(error)) return;
+      if (how.waitMs === 0 && isBusy(error)) return;
       options.log(`layerfs: saving failed (will retry): ${(error as Error).message}`);
     }
   };
-  const saveWhenFree = () => trySave(0);
+  const saveWhenFree = () => trySave({ waitMs: 0, incremental: true });
   const timer = setInterval(saveWhenFree, options.saveSeconds * 1000);
   let stopped: Promise<void> | undefined;
   return {
     mountpoint,
+    requests: mount.requests,
     closed: mount.closed,
     stop: () =>
       (stopped ??= (async () => {
@@ -152,6 +182,7 @@ async function withLocks(
             clearInterval(saving);
           }
         }
+        // The last save folds the journal into the upper layer: a stopped container is one blob.
         trySave();
         release?.();
         releaseAll();

@@ -5,7 +5,7 @@ import { Image } from '../union/image.js';
 import type { UpperInode } from '../union/upper.js';
 import { UnionView, type UnionViewOptions, type UpperState } from '../union/view.js';
 import { CowMap } from '../union/cow-map.js';
-import { decodeUpper, encodeUpper } from './upper-codec.js';
+import { type UpperDelta, decodeUpper, encodeUpper } from './upper-codec.js';
 import { type Change, compareViews } from './walk.js';
 
 /**
@@ -41,15 +41,38 @@ export class Container extends UnionView {
   /** The upper layer as bytes (flushed first): what this container adds to the store. */
   saveUpper(): Uint8Array {
     this.flush();
+    this.takeChanged();
     return encodeUpper(this.upper.entries(), this.nextIno);
   }
 
-  /** A container of `image` with an upper layer saved by `saveUpper`. */
-  static load(image: Image, store: BlobStore, upper: Uint8Array, options: Omit<UnionViewOptions, 'readOnly'> = {}): Container {
-    const { entries, nextIno } = decodeUpper(upper, image);
+  /**
+   * What changed since the last saveUpper or saveChanges (flushed first), for an incremental
+   * save: applied to what was saved then, it gives the upper layer saveUpper would give now.
+   */
+  saveChanges(): UpperDelta {
+    this.flush();
+    const delta: UpperDelta = { entries: [], removed: [], nextIno: this.nextIno };
+    for (const ino of this.takeChanged()) {
+      const inode = this.upper.get(ino);
+      if (inode) delta.entries.push([ino, inode]);
+      else delta.removed.push(ino);
+    }
+    return delta;
+  }
+
+  /** A container of `image` with an upper layer saved by `saveUpper`, and the deltas saved after it, in order. */
+  static load(image: Image, store: BlobStore, upper: Uint8Array | null, options: Omit<UnionViewOptions, 'readOnly'> = {}, deltas: readonly UpperDelta[] = []): Container {
+    const saved = upper === null ? { entries: [], nextIno: image.firstFreeIno } : decodeUpper(upper, image);
+    const inodes = new Map<number, UpperInode>(saved.entries);
+    let nextIno = saved.nextIno;
+    for (const delta of deltas) {
+      for (const ino of delta.removed) inodes.delete(ino);
+      for (const [ino, inode] of delta.entries) inodes.set(ino, inode);
+      nextIno = Math.max(nextIno, delta.nextIno);
+    }
     const map = new CowMap<number, UpperInode>();
     // An inode with no name left was an open file deleted before the save: nothing can reach it.
-    for (const [ino, inode] of entries) if (inode.kind === 'dir' || inode.nlink > 0) map.set(ino, inode);
+    for (const [ino, inode] of inodes) if (inode.kind === 'dir' || inode.nlink > 0) map.set(ino, inode);
     return new Container(image, store, options, { upper: map, nextIno });
   }
 

@@ -23,8 +23,13 @@ export interface ContainerRecord {
   layers: LayerId[];
   /** The upper layer's blob, or null while nothing was saved. */
   upper: Digest | null;
+  /** The journal of incremental saves made since `upper` (a file beside the record), if any. */
+  journal?: string;
   created: string;
 }
+
+/** A journal's file name: the container's name, a random part, `.journal`. */
+export const JOURNAL_FILE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*\.[0-9a-f]{16}\.journal$/;
 
 type Kind = 'image' | 'container';
 
@@ -142,5 +147,6 @@ function containerProblem(value: unknown): string | undefined {
   if (typeof value.image !== 'string') return 'image must be a string';
   if (typeof value.created !== 'string') return 'created must be a string';
   if (value.upper !== null && !(typeof value.upper === 'string' && isDigest(value.upper))) return 'upper must be a digest or null';
+  if (value.journal !== undefined && !(typeof value.journal === 'string' && JOURNAL_FILE.test(value.journal))) return 'journal must be a journal file name';
   return layersProblem(value.layers);
 }

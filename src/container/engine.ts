@@ -3,13 +3,16 @@ import * as path from 'node:path';
 import { type ImageImportOptions, importImage } from '../image/import.js';
 import { layerFromTar } from '../image/layer-from-tar.js';
 import { Layer, type LayerId, layerFromFs } from '../layer/index.js';
-import { BlobError, DirBlobStore, type GcResult, collectGarbage } from '../store/index.js';
+import { BlobError, type Digest, DirBlobStore, type GcResult, collectGarbage } from '../store/index.js';
 import { Image } from '../union/image.js';
-import { removeAbandoned } from '../durable-file.js';
+import { removeAbandoned, removeFileDurably, writeFileAtomic } from '../durable-file.js';
+import { randomBytes } from 'node:crypto';
+import { INLINE_LIMIT, deltaDigests, encodeRecord, readJournal, restoreChunk } from './journal.js';
+import { type UpperDelta, chunkDigests, upperDigests } from './upper-codec.js';
 import { Container } from './container.js';
 import { type DiskUsage, diskUsage } from './disk-usage.js';
 import { EngineError, checkName } from './engine-error.js';
-import { type ContainerRecord, type ImageRecord, RecordFolder } from './engine-records.js';
+import { type ContainerRecord, type ImageRecord, JOURNAL_FILE, RecordFolder } from './engine-records.js';
 import { type LockHolder, LockFile, type LockPurpose } from './lock-file.js';
 import { type HeldLock, StoreLocks } from './store-locks.js';
 import { prepareStoreDir } from './store-marker.js';
@@ -71,10 +74,16 @@ export class Engine {
   private readonly layers = new Map<LayerId, Layer>();
   private readonly imageCache = new Map<string, Image>();
   private readonly savedChanges = new WeakMap<Container, { name: string; changes: number }>();
+  /** Containers whose lock this engine took with lock() and holds. */
+  private readonly held = new Set<string>();
+  /** The journal each open container appends to. */
+  private readonly journals = new WeakMap<Container, OpenJournal>();
+  private readonly durable: boolean;
 
   private constructor(dir: string, options: EngineOptions) {
     const durable = options.durable ?? true;
     this.dir = dir;
+    this.durable = durable;
     // Blobs are fsynced together right before a record names them, not one by one.
     this.store = new DirBlobStore(dir, { durable, batch: true });
     const syncBlobs = () => this.store.sync();
@@ -206,45 +215,139 @@ export class Engine {
     return this.withHolder(this.containers_.get(name));
   }
 
-  /** The container as last saved. Changes stay in memory until `saveContainer`. */
+  /** The container as last saved (its upper layer, then its journal). Changes stay in memory until `saveContainer`. */
   openContainer(name: string): Container {
-    const record = this.containers_.get(name);
-    const image = this.imageOf(record.layers, `container ${name}`);
-    if (record.upper === null) return new Container(image, this.store);
-    try {
-      return Container.load(image, this.store, this.store.get(record.upper));
-    } catch (error) {
-      throw new EngineError('EIO', `container ${name} cannot be loaded (${(error as Error).message}); run layerfs verify`, { cause: error });
+    for (let attempt = 0; ; attempt++) {
+      const record = this.containers_.get(name);
+      const image = this.imageOf(record.layers, `container ${name}`);
+      try {
+        const upper = record.upper === null ? null : this.store.get(record.upper);
+        const { records, length } = record.journal ? readJournal(this.journalPath(record.journal), image) : { records: [], length: 0 };
+        for (const { chunks } of records) for (const [digest, bytes] of chunks) restoreChunk(this.store, digest, bytes);
+        const container = Container.load(image, this.store, upper, {}, records.map(({ delta }) => delta));
+        this.journals.set(container, { name, base: record.upper, file: record.journal, length, records: records.length });
+        return container;
+      } catch (error) {
+        // The journal went away under us: its mount saved the container whole meanwhile.
+        if (isMissingFile(error) && attempt < 3 && this.containers_.get(name).journal !== record.journal) continue;
+        throw new EngineError('EIO', `container ${name} cannot be loaded (${(error as Error).message}); run layerfs verify`, { cause: error });
+      }
     }
   }
 
   /**
-   * Persists a container's upper layer: its blob first (fsynced), then the record, atomically.
-   * The previous upper blob becomes garbage. Returns false when nothing changed since the last save.
+   * Persists a container's upper layer whole: its blob first (fsynced), then the record,
+   * atomically; the previous upper blob and the journal become garbage. With `incremental` (a
+   * mount's saves), what changed since the last save is appended to the container's journal
+   * instead, with one fdatasync, so an fsync through a mount costs about what the kernel's does;
+   * now and then such a save is whole all the same, to keep the journal short.
+   * Returns false when nothing changed since the last save.
    * Refused (EBUSY) while another process holds the container's lock: a save replaces the whole
    * upper layer, so it would overwrite a mount's changes (and the mount's next save ours). A
    * lock this process holds (a mount saving) is enough; a free lock is held for the save.
-   * `waitMs`: how long to wait for another process's store lock (EBUSY after it).
    */
-  saveContainer(name: string, container: Container, options: { waitMs?: number } = {}): boolean {
-    // A container unchanged since its last save is not encoded again (a mount saves every few
+  saveContainer(name: string, container: Container, options: SaveOptions = {}): boolean {
+    // A container unchanged since its last save is not saved again (a mount saves every few
     // seconds and on every fsync).
     const saved = this.savedChanges.get(container);
-    if (saved?.name === name && saved.changes === container.changeCount) return false;
+    const changes = container.changeCount;
+    const journal = this.journals.get(container);
+    if (saved?.name === name && saved.changes === changes && (options.incremental || !journal?.file)) return false;
+    if (options.incremental && journal?.name === name && journal.records < JOURNAL_RECORDS && journal.length < JOURNAL_BYTES) {
+      // The lock a mount of this engine holds is enough: an fsync costs no lock file reads.
+      const lock = this.held.has(name) ? undefined : this.lockForSave(name);
+      try {
+        this.appendToJournal(container, journal, options.waitMs);
+      } catch (error) {
+        // What it took out of the container is saved whole next time.
+        if (journal.fd !== undefined) fs.closeSync(journal.fd);
+        this.journals.delete(container);
+        throw error;
+      } finally {
+        lock?.release();
+      }
+      this.savedChanges.set(container, { name, changes });
+      return true;
+    }
     return this.locks.withStoreLock(`saving container ${name}`, () => {
       const record = this.containers_.get(name);
       const lock = this.lockForSave(name);
       try {
-        const changes = container.changeCount;
-        const upper = this.store.put(container.saveUpper());
+        const upper = this.saveWholeUpper(container);
         // Noted as saved only once the record is written: a failed save is retried by the next.
-        if (upper !== record.upper) this.containers_.put({ ...record, upper });
+        const replaced = upper !== record.upper || record.journal !== undefined;
+        if (replaced) this.containers_.put({ ...withoutJournal(record), upper });
+        if (record.journal) removeFileDurably(this.journalPath(record.journal), this.durable);
+        if (journal?.fd !== undefined) fs.closeSync(journal.fd);
+        this.journals.set(container, { name, base: upper, file: undefined, length: 0, records: 0 });
         this.savedChanges.set(container, { name, changes });
-        return upper !== record.upper;
+        return replaced;
       } finally {
         lock?.release();
       }
     }, options.waitMs);
+  }
+
+  /**
+   * Appends what changed to the journal. The chunks written since the last save travel in the
+   * record (one fdatasync makes everything durable) unless they are many, then their blobs are
+   * synced first. The first append makes the journal file and names it in the record.
+   */
+  private appendToJournal(container: Container, journal: OpenJournal, waitMs: number | undefined): void {
+    const delta = container.saveChanges();
+    if (delta.entries.length === 0 && delta.removed.length === 0) return;
+    journal.durable ??= new Set(journal.base === null ? [] : upperDigests(this.store.get(journal.base)));
+    const fresh = freshChunks(delta, journal.durable);
+    let carried = 0;
+    for (const digest of fresh) carried += this.store.size(digest);
+    const chunks = new Map<Digest, Uint8Array>();
+    if (carried <= INLINE_LIMIT) for (const digest of fresh) chunks.set(digest, this.store.get(digest));
+    else this.store.sync();
+    const frame = encodeRecord({ delta, chunks });
+    if (journal.file === undefined) {
+      const file = `${journal.name}.${randomBytes(8).toString('hex')}.journal`;
+      writeFileAtomic(this.journalPath(file), frame, { durable: this.durable });
+      try {
+        this.locks.withStoreLock(`saving container ${journal.name}`, () => {
+          const record = this.containers_.get(journal.name);
+          this.containers_.put({ ...record, upper: journal.base, journal: file });
+        }, waitMs);
+      } catch (error) {
+        removeFileDurably(this.journalPath(file), false);
+        throw error;
+      }
+      journal.file = file;
+    } else {
+      if (journal.fd === undefined) {
+        journal.fd = fs.openSync(this.journalPath(journal.file), 'r+');
+        // A record torn by a crash ends the journal: the next one is written over it.
+        fs.ftruncateSync(journal.fd, journal.length);
+      }
+      fs.writeSync(journal.fd, frame, 0, frame.length, journal.length);
+      if (this.durable) fs.fdatasyncSync(journal.fd);
+    }
+    journal.length += frame.length;
+    journal.records++;
+    for (const digest of fresh) journal.durable.add(digest);
+  }
+
+  /** The upper layer's blob; an upper layer that holds nothing is none: the container has not changed. */
+  private saveWholeUpper(container: Container): Digest | null {
+    return container.upperSize === 0 ? null : this.store.put(container.saveUpper());
+  }
+
+  /** The chunks a container's journal references; a journal that cannot be read references none. */
+  private journalDigests(record: ContainerRecord): Digest[] {
+    if (!record.journal) return [];
+    try {
+      return readJournal(this.journalPath(record.journal), undefined).records.flatMap(({ delta }) => deltaDigests(delta));
+    } catch {
+      return [];
+    }
+  }
+
+  private journalPath(file: string): string {
+    return path.join(this.containers_.folder, file);
   }
 
   /** A copy of a container as last saved, in O(1): both records name the same upper blob. */
@@ -253,7 +356,9 @@ export class Engine {
     return this.locks.withStoreLock(`forking container ${name}`, () => {
       const source = this.containers_.get(name);
       this.checkNewContainer(newName);
-      const record: ContainerRecord = { ...source, name: newName, created: new Date().toISOString() };
+      // The journal stays the source's own (its mount appends to it): the fork gets it folded in.
+      const upper = source.journal ? this.saveWholeUpper(this.openContainer(name)) : source.upper;
+      const record: ContainerRecord = { ...withoutJournal(source), upper, name: newName, created: new Date().toISOString() };
       this.containers_.put(record);
       return record;
     });
@@ -280,7 +385,9 @@ export class Engine {
       this.containers_.get(name);
       const lock = this.lock(name, { what: 'being removed' });
       try {
+        const { journal } = this.containers_.get(name);
         this.containers_.remove(name);
+        if (journal) removeFileDurably(this.journalPath(journal), this.durable);
       } finally {
         lock.release();
       }
@@ -295,7 +402,10 @@ export class Engine {
     return this.locks.withStoreLock(`locking container ${name}`, () => {
       this.containers_.get(name);
       const got = LockFile.tryAcquire(this.locks.containerFile(name), purpose);
-      if (got instanceof LockFile) return got;
+      if (got instanceof LockFile) {
+        this.held.add(name);
+        return { release: () => (this.held.delete(name), got.release()) };
+      }
       const hint = got.mountpoint ? `; unmount it first (layerfs umount ${got.mountpoint})` : '';
       throw new EngineError('EBUSY', `container ${name} is ${heldBy(got)}${hint}`);
     });
@@ -338,13 +448,18 @@ export class Engine {
         const who = [...new Set(busy.map((holder) => `pid ${holder.pid} (${holder.what}${holder.mountpoint ? ` at ${holder.mountpoint}` : ''})`.replace(/\(serving container \S+ at /, '(mounted at ')))].join(', ');
         throw new EngineError('EBUSY', `cannot collect garbage while the store is in use by ${who}; unmount or wait for them, then run gc again`);
       }
-      const { refs, damaged } = this.references();
+      const { containers, refs, damaged } = this.references();
       const unknown = [...damaged, ...refs.unreadable.map(({ owner, digest, error }) => `${describeOwner(owner)}: ${digest}: ${(error as Error).message}`)];
       if (unknown.length > 0) {
         throw new EngineError('EIO', `cannot tell what every image and container references, so nothing is deleted (${unknown.join('; ')}); run layerfs verify and remove or repair what it names`);
       }
       const live = new Set(refs.owners.flatMap(({ digests }) => [...digests]));
       const result = collectGarbage(this.store, live);
+      // Journals no record names: left by a save killed between writing one and naming it.
+      const journals = new Set(containers.map(({ journal }) => journal));
+      for (const file of fs.readdirSync(this.containers_.folder)) {
+        if (JOURNAL_FILE.test(file) && !journals.has(file)) removeFileDurably(this.journalPath(file), this.durable);
+      }
       this.layers.clear();
       return { ...result, kept: [...this.store.digests()].length };
     });
@@ -362,7 +477,7 @@ export class Engine {
   private references(): { images: ImageRecord[]; containers: ContainerRecord[]; refs: References; damaged: string[] } {
     const images = this.images_.scan();
     const containers = this.containers_.scan();
-    const refs = collectReferences(images.records, containers.records, (id) => this.layer(id), this.store);
+    const refs = collectReferences(images.records, containers.records, (id) => this.layer(id), this.store, (record) => this.journalDigests(record));
     const damaged = [...images.damaged, ...containers.damaged].map((error) => error.message);
     return { images: images.records, containers: containers.records, refs, damaged };
   }
@@ -422,4 +537,53 @@ function heldBy(holder: LockHolder): string {
 
 function plural(count: number, word: string): string {
   return count === 1 ? word : `${word}s`;
+}
+
+export interface SaveOptions {
+  /** How long to wait for another process's store lock (EBUSY after it). */
+  waitMs?: number;
+  /** Append what changed to the container's journal (see saveContainer). */
+  incremental?: boolean;
+}
+
+/** A journal's state in the process that appends to it. */
+interface OpenJournal {
+  name: string;
+  /** The upper blob the journal's records apply to. */
+  base: Digest | null;
+  /** Its file, once the first record made it. */
+  file: string | undefined;
+  /** Open for appending once a record was appended. */
+  fd?: number;
+  /** Bytes of valid records (a torn tail after them is overwritten). */
+  length: number;
+  records: number;
+  /** Chunks durable already (the base's, and those earlier records carried): not carried again. */
+  durable?: Set<Digest>;
+}
+
+/** Past these, the next save is whole: the journal must stay quick to replay. */
+const JOURNAL_RECORDS = 1000;
+const JOURNAL_BYTES = 64 * 1024 * 1024;
+
+/** The chunks a delta's files reference that are not durable yet (a lower file's own chunks are). */
+function freshChunks(delta: UpperDelta, durable: ReadonlySet<Digest>): Set<Digest> {
+  const fresh = new Set<Digest>();
+  for (const [, inode] of delta.entries) {
+    if (inode.kind !== 'file') continue;
+    const { patch, base } = inode.data;
+    for (const [index, chunk] of patch) {
+      for (const digest of chunkDigests(chunk)) if (!durable.has(digest) && digest !== base[index]) fresh.add(digest);
+    }
+  }
+  return fresh;
+}
+
+function withoutJournal(record: ContainerRecord): ContainerRecord {
+  const { journal: _, ...rest } = record;
+  return rest;
+}
+
+function isMissingFile(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT';
 }

@@ -6,7 +6,7 @@
  */
 export { Container } from './container.js';
 export { type Change, type ChangeKind } from './walk.js';
-export { Engine, type EngineOptions, type ImportOptions, type ContainerInfo, type EngineGcResult } from './engine.js';
+export { Engine, type EngineOptions, type ImportOptions, type SaveOptions, type ContainerInfo, type EngineGcResult } from './engine.js';
 export type { HeldLock } from './store-locks.js';
 export { EngineError, type EngineErrorCode, checkName } from './engine-error.js';
 export type { ImageRecord, ContainerRecord } from './engine-records.js';

@@ -43,6 +43,8 @@ export function collectReferences(
   containers: readonly ContainerRecord[],
   loadLayer: (id: LayerId) => Layer,
   store: BlobStore,
+  /** The chunks a container's journal references (its incremental saves). */
+  journalDigests: (container: ContainerRecord) => Iterable<Digest> = () => [],
 ): References {
   const unreadable: Unreadable[] = [];
   const owners: OwnerRefs[] = [];
@@ -86,6 +88,7 @@ export function collectReferences(
         unreadable.push({ owner: refs.owner, digest: upper, error });
       }
     }
+    for (const digest of journalDigests(container)) refs.digests.add(digest);
     owners.push(refs);
   }
   return { owners, unreadable, layerDigests: (id) => layers.get(id)?.digests };

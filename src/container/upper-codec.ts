@@ -177,17 +177,46 @@ export function upperDigests(bytes: Uint8Array): Set<Digest> {
 export function upperReferences(bytes: Uint8Array): { digests: Set<Digest>; fileBytes: number } {
   const digests = new Set<Digest>();
   let fileBytes = 0;
-  const add = (chunk: Chunk) => {
-    if (typeof chunk === 'string') digests.add(chunk);
-    else if (chunk !== null && chunk.kind === 'delta') {
-      if (chunk.under !== null) digests.add(chunk.under);
-      digests.add(chunk.bytes);
-    }
-  };
   for (const [, inode] of decodeUpper(bytes, undefined).entries) {
     if (inode.kind !== 'file') continue;
     fileBytes += inode.data.size;
-    for (const chunk of inode.data.patch.values()) add(chunk);
+    for (const chunk of inode.data.patch.values()) for (const digest of chunkDigests(chunk)) digests.add(digest);
   }
   return { digests, fileBytes };
+}
+
+/**
+ * What changed in an upper layer since a save: the inodes to write again (whole), the inodes gone,
+ * and the next free inode number. Applied in order on top of a saved upper layer.
+ */
+export interface UpperDelta {
+  entries: [number, UpperInode][];
+  removed: number[];
+  nextIno: number;
+}
+
+/** A delta as bytes: the removed inodes, then the changed ones in the upper layer's own encoding. */
+export function encodeDelta(delta: UpperDelta): Uint8Array {
+  const out = new ByteWriter();
+  out.uint(delta.removed.length);
+  for (const ino of delta.removed) out.uint(ino);
+  out.blob(encodeUpper(delta.entries, delta.nextIno));
+  return out.finish();
+}
+
+export function decodeDelta(bytes: Uint8Array, image: Image | undefined): UpperDelta {
+  const input = new ByteReader(bytes);
+  const count = input.uint();
+  if (count > bytes.length) throw new FormatError(`removed inode count ${count} exceeds the delta's size`);
+  const removed = Array.from({ length: count }, () => input.uint());
+  const { entries, nextIno } = decodeUpper(input.blob(), image);
+  if (!input.done) throw new FormatError(`trailing bytes at offset ${input.offset}`);
+  return { entries, removed, nextIno };
+}
+
+/** The blobs a chunk references: its digest, or a delta's parts. */
+export function chunkDigests(chunk: Chunk): Digest[] {
+  if (typeof chunk === 'string') return [chunk];
+  if (chunk === null || chunk.kind !== 'delta') return [];
+  return chunk.under === null ? [chunk.bytes] : [chunk.under, chunk.bytes];
 }

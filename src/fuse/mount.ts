@@ -12,6 +12,19 @@ import { type OpHooks, unionNodeOps } from './union-ops.js';
 export interface MountOptions extends OpHooks {
   /** Let users other than the mounting one in (FUSE's allow_other). */
   allowOther?: boolean;
+  /** Honour setuid bits (default false: nosuid, as FUSE mounts usually are); a root filesystem for other users needs it. */
+  suid?: boolean;
+  /** Honour device files (default false: nodev); a chroot that opens /dev/null needs it. */
+  dev?: boolean;
+  /** The mount's source in `mount` and /proc/mounts (default `layerfs`); the CLI says `layerfs:NAME`. */
+  source?: string;
+  /**
+   * Let the kernel gather writes in its page cache (default false): writes run several times
+   * faster, but the kernel owns files' sizes and mtimes, so a change made through the in-memory
+   * API while mounted may show with the old size. `layerfs mount` turns it on: nothing changes a
+   * container it serves behind the kernel's back.
+   */
+  writebackCache?: boolean;
   /** Log every FUSE request. */
   debug?: boolean;
   /**
@@ -56,6 +69,10 @@ async function start(mountpoint: string, ops: NodeOps, options: MountOptions): P
   const session = await Session.mount(mountpoint, ops, {
     cacheSeconds: options.cacheSeconds ?? 1,
     allowOther: options.allowOther ?? false,
+    suid: options.suid ?? false,
+    writebackCache: options.writebackCache ?? false,
+    dev: options.dev ?? false,
+    source: mountSource(options.source),
     debug: options.debug ?? false,
     onError: (error, op, node) => options.onError?.(error, op, `inode ${node}`),
   });
@@ -65,6 +82,11 @@ async function start(mountpoint: string, ops: NodeOps, options: MountOptions): P
     closed: session.closed,
     requests: () => session.requests(),
   };
+}
+
+/** The source as mount(8) options can carry it: no comma, space or backslash. */
+export function mountSource(source = 'layerfs'): string {
+  return source.replace(/[,\s\\]/g, '_');
 }
 
 /** Serves a container (or a read-only view of an image) as a directory. */

@@ -132,9 +132,9 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
       const [, ops, ino] = split(node);
       return ops.read(ino, position, length, target, offset);
     },
-    write(node, position, bytes) {
+    write(node, position, bytes, killPrivileges) {
       const [, ops, ino] = split(node);
-      return ops.write(ino, position, bytes);
+      return ops.write(ino, position, bytes, killPrivileges);
     },
     statfs(node) {
       // The containers of one mount share a store: the root answers as the first one opened.

@@ -10,6 +10,11 @@ export interface OpHooks {
 }
 
 const S_IFMT = 0o170000;
+const S_ISUID = 0o4000;
+const S_ISGID = 0o2000;
+const S_IXGRP = 0o010;
+/** File capabilities (setcap): dropped by any write, as Linux does. */
+const CAPABILITY = 'security.capability';
 const KINDS = new Map<number, 'file' | 'chardev' | 'blockdev' | 'fifo' | 'socket'>([
   [0o100000, 'file'],
   [0o020000, 'chardev'],
@@ -47,6 +52,14 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
 
   const stat = (ino: number) => view.stat(ino);
 
+  /** What Linux does to a file written, truncated or chowned by a caller without CAP_FSETID. */
+  const killPrivileges = (ino: number) => {
+    const { mode } = stat(ino);
+    const kept = mode & ~S_ISUID & ((mode & S_IXGRP) !== 0 ? ~S_ISGID : ~0);
+    if (kept !== mode) view.chmod(ino, kept & 0o7777);
+    if (view.xattrs(ino).has(CAPABILITY)) view.removexattr(ino, CAPABILITY);
+  };
+
   return {
     lookup(parent, name) {
       // The kernel passes names up to 1024 bytes (FUSE_NAME_MAX): past NAME_MAX is ENAMETOOLONG.
@@ -56,11 +69,13 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     },
     getattr: (node) => stat(node),
     setattr(ino, changes: AttrChanges) {
+      if (changes.killPrivileges) killPrivileges(ino);
       if (changes.size !== undefined) view.truncate(ino, changes.size);
       if (changes.mode !== undefined) view.chmod(ino, changes.mode & 0o7777);
       if (changes.uid !== undefined || changes.gid !== undefined) view.chown(ino, changes.uid ?? -1, changes.gid ?? -1);
-      // A SETATTR that changes nothing is chown(-1, -1): Linux still moves ctime.
-      if (Object.keys(changes).length === 0) view.chown(ino, -1, -1);
+      // A SETATTR that changes no attribute is chown(-1, -1): Linux still moves ctime.
+      const { mode, uid, gid, size, atime, mtime } = changes;
+      if ([mode, uid, gid, size, atime, mtime].every((value) => value === undefined)) view.chown(ino, -1, -1);
       if (changes.atime !== undefined || changes.mtime !== undefined) {
         const current = stat(ino);
         const time = (value: bigint | 'now' | undefined, unchanged: bigint) => (value === 'now' ? nowNs() : (value ?? unchanged));
@@ -91,7 +106,12 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     retain: (node) => view.open(node),
     forget: (node) => view.close(node),
     read: (node, position, length, target, offset) => view.read(node, position, length, target, offset),
-    write: (node, position, bytes) => view.write(node, position, bytes),
+    write(node, position, bytes, kill) {
+      if (kill) killPrivileges(node);
+      // Any write drops file capabilities, also root's (the kernel leaves it to us: KILLPRIV_V2).
+      else if (view.xattrs(node).has(CAPABILITY)) view.removexattr(node, CAPABILITY);
+      return view.write(node, position, bytes);
+    },
     fsync() {
       view.flush();
       hooks.onSync?.();

@@ -67,6 +67,8 @@ export class UnionView {
    * is not worth a write (kernel overlayfs moves it on the lower file, out of the container).
    */
   private accessed: Map<number, bigint> | undefined;
+  /** Inodes changed since the last takeChanged(): what an incremental save writes. Made on the first change. */
+  private changedInodes: Set<number> | undefined;
   /** Made by the first observe(): a container nobody watches costs no Set. */
   private observers: Set<(change: ViewChange) => void> | undefined;
 
@@ -81,6 +83,7 @@ export class UnionView {
       // An image of no layers: the root is the upper layer's own.
       const time = nowNs();
       this.upper.set(ROOT_INO, { kind: 'dir', ...this.newMeta(0o755, time), nlink: 2, lowers: [], opaque: false, entries: new Map() });
+      this.noteChanged(ROOT_INO);
     }
   }
 
@@ -260,6 +263,7 @@ export class UnionView {
   protected own(ino: number): UpperInode {
     if (this.readOnly) throw new ErrnoError('EROFS');
     this.changes++;
+    this.noteChanged(ino);
     if (this.observers?.size) this.report({ ino });
     let owned = this.upper.getOwn(ino);
     if (!owned) {
@@ -273,6 +277,17 @@ export class UnionView {
       this.accessed!.delete(ino);
     }
     return owned;
+  }
+
+  private noteChanged(ino: number): void {
+    (this.changedInodes ??= new Set()).add(ino);
+  }
+
+  /** The inodes changed (made, altered or dropped) since the last call, or since this view was made. */
+  protected takeChanged(): Set<number> {
+    const changed = this.changedInodes ?? new Set<number>();
+    this.changedInodes = undefined;
+    return changed;
   }
 
   private copyUp(ino: number): UpperInode {
@@ -341,6 +356,7 @@ export class UnionView {
     made.gid = parent.mode & S_ISGID ? parent.gid : owner.gid;
     if (parent.mode & S_ISGID && made.kind === 'dir') made.mode |= S_ISGID;
     this.upper.set(ino, made);
+    this.noteChanged(ino);
     parent.entries.set(name, ino);
     if (made.kind === 'dir') parent.nlink++;
     if (this.observers?.size) this.report({ dir, name });
@@ -422,6 +438,7 @@ export class UnionView {
     const inode = this.upper.get(ino);
     if (inode && inode.nlink <= 0 && !this.openCounts.has(ino)) {
       this.changes++;
+      this.noteChanged(ino);
       this.upper.delete(ino);
       this.dirtyFiles.delete(ino);
       this.accessed?.delete(ino);
@@ -561,7 +578,8 @@ export class UnionView {
     if (flag === 'create' && present) throw new ErrnoError('EEXIST');
     if (flag === 'replace' && !present) throw new ErrnoError('ENODATA');
     const inode = this.own(ino);
-    inode.xattrs.set(name, value.slice());
+    // A copy: a Buffer's slice() is a view (the FUSE session passes one of its request buffer).
+    inode.xattrs.set(name, new Uint8Array(value));
     this.touch(inode, false);
   }
 

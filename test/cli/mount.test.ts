@@ -49,6 +49,16 @@ async function mountDaemon(run: (...args: string[]) => Promise<{ status: number 
   return pid;
 }
 
+/** The line of /proc/self/mountinfo for a mount point, in the parts a test looks at. */
+function mountInfo(mountpoint: string) {
+  const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((entry) => entry.split(' ')[4] === mountpoint);
+  if (!line) throw new Error(`${mountpoint} is not mounted`);
+  const [before, after] = line.split(' - ') as [string, string];
+  const options = before.split(' ')[5]!.split(',');
+  const [type, source, superOptions] = after.split(' ') as [string, string, string];
+  return { type, source, nosuid: options.includes('nosuid'), nodev: options.includes('nodev'), allowOther: superOptions.split(',').includes('allow_other') };
+}
+
 /**
  * Resolves once a process is gone: reaped, or a zombie whose other threads have exited too (the
  * leader of a threaded process turns zombie first; FUSE's connection ends with the last thread).
@@ -199,6 +209,39 @@ f.write('second half'); f.close()
     expect((await run('diff', 'web')).stdout).toBe('A /while-locked\n');
     expect((await run('umount', mountpoint)).status).toBe(0);
     await exited(pid);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('as root it lets other users in, honours setuid and devices, and names its container as the source; --nosuid --nodev opt out', async () => {
+    const { run, mountpoint } = await setup();
+    fs.chmodSync(path.dirname(mountpoint), 0o755); // nobody must reach the mount point
+    await mountDaemon(run, 'web', mountpoint);
+    expect(mountInfo(mountpoint)).toMatchObject({ source: 'layerfs:web', type: 'fuse.layerfs', nosuid: false, nodev: false, allowOther: true });
+    fs.chmodSync(mountpoint, 0o755); // the imported folder was a private temporary one
+    // A setuid copy of id(1), run by nobody, runs as root.
+    const id = path.join(mountpoint, 'usr/bin/id');
+    fs.copyFileSync(execFileSync('sh', ['-c', 'command -v id'], { encoding: 'utf8' }).trim(), id);
+    fs.chmodSync(id, 0o4755);
+    const asNobody = (...command: string[]) => execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...command], { encoding: 'utf8' });
+    expect(asNobody('cat', path.join(mountpoint, 'etc/hosts'))).toBe('127.0.0.1 localhost\n');
+    expect(asNobody(id, '-u').trim()).toBe('0');
+    // As on Linux: a write by root keeps setuid and setgid, one by another user drops them, a chown drops them.
+    const shared = path.join(mountpoint, 'shared');
+    fs.writeFileSync(shared, 'x');
+    fs.chmodSync(shared, 0o6777);
+    fs.appendFileSync(shared, 'by root\n');
+    expect(fs.statSync(shared).mode & 0o7777).toBe(0o6777);
+    asNobody('sh', '-c', `echo by nobody >> ${shared}`);
+    expect(fs.statSync(shared).mode & 0o7777).toBe(0o777);
+    expect(fs.readFileSync(shared, 'utf8')).toBe('xby root\nby nobody\n');
+    fs.chmodSync(shared, 0o6755);
+    fs.chownSync(shared, 1, 1);
+    expect(fs.statSync(shared).mode & 0o7777).toBe(0o755);
+    expect((await run('umount', mountpoint)).status).toBe(0);
+
+    await mountDaemon(run, 'web', mountpoint, '--nosuid', '--nodev');
+    expect(mountInfo(mountpoint)).toMatchObject({ nosuid: true, nodev: true });
+    expect(asNobody(id, '-u').trim()).toBe('65534');
+    expect((await run('umount', mountpoint)).status).toBe(0);
   });
 
   it('unmounted from outside (umount), the daemon saves, lets go and exits', async () => {

@@ -156,6 +156,18 @@ describe('Engine layout', () => {
     expect(text(engine.openContainer('web2'), '/a')).toBe('two');
   });
 
+  it('a container whose upper layer holds nothing stays recorded as unchanged (ps: CHANGED no)', () => {
+    const { engine } = storeWithBase();
+    engine.create('base', 'web');
+    const web = engine.openContainer('web');
+    web.stat(web.resolve('/etc/hosts')); // reads change nothing
+    expect(engine.saveContainer('web', web)).toBe(false);
+    expect(engine.container('web').upper).toBeNull();
+    writeText(web, '/a', 'one');
+    expect(engine.saveContainer('web', web)).toBe(true);
+    expect(engine.container('web').upper).not.toBeNull();
+  });
+
   it('commit makes an image whose containers show the committed tree', () => {
     const { engine } = storeWithBase();
     engine.create('base', 'web');

@@ -30,7 +30,7 @@ describe('the kernel inode operations over a container', () => {
     const { container, ops } = setup();
     const file = ops.create(ROOT_INO, 'tmp', 0o644, user);
     ops.retain(file.ino);
-    ops.write(file.ino, 0, Buffer.from('kept'));
+    ops.write(file.ino, 0, Buffer.from('kept'), false);
     ops.unlink(ROOT_INO, 'tmp');
     expect(ops.lookup(ROOT_INO, 'tmp')).toBeUndefined();
     const out = Buffer.alloc(4);

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type FuseClass from 'fuse-native';
-import type { FuseMount, MountOptions } from '../mount.js';
+import { type FuseMount, type MountOptions, mountSource } from '../mount.js';
 
 type FuseConstructor = typeof FuseClass;
 
@@ -41,7 +41,8 @@ export function startFuseNative(mountpoint: string, ops: object, options: MountO
   const fuse = new Fuse(mountpoint, ops as never, {
     // fuse-native has no options for use_ino (hard links share st_ino) and big writes (no 4 KiB
     // write size, shared/FACTS.md), and drops timeouts of 0; it passes fsname unescaped into -o.
-    fsname: `layerfs,use_ino,big_writes,max_write=131072,attr_timeout=${cache},entry_timeout=${cache}`,
+    // suid and dev likewise travel in -o (libfuse mounts nosuid,nodev unless told).
+    fsname: `${mountSource(options.source)},use_ino,big_writes,max_write=131072,attr_timeout=${cache},entry_timeout=${cache}${options.suid ? ',suid' : ''}${options.dev ? ',dev' : ''}`,
     force: true,
     timeout: false,
     defaultPermissions: true,

@@ -4,8 +4,11 @@ import { fileURLToPath } from 'node:url';
 
 /** The native part of a FUSE server (native/fuse): mounting and moving bytes, nothing more. */
 export interface FuseDevice {
-  /** Mounts a new connection at `target`: its file descriptor, or a negative errno. */
-  mount(target: string, fsname: string, options: string): number;
+  /**
+   * Mounts a new connection at `target`: its file descriptor, or a negative errno. `flags` are
+   * mount(2)'s MS_NOSUID and MS_NODEV (MOUNT_NOSUID, MOUNT_NODEV); both when left out.
+   */
+  mount(target: string, fsname: string, options: string, flags?: number): number;
   unmount(target: string, lazy: boolean): number;
   /** One request into `buffer`: its length, or a negative errno (-EAGAIN: none waiting). */
   read(fd: number, buffer: Buffer): number;
@@ -18,6 +21,10 @@ export interface FuseDevice {
   /** Writes a notification on a worker thread (the kernel may hold it until requests are answered). */
   notify(fd: number, message: Buffer): number;
 }
+
+/** mount(2)'s flags the addon takes. */
+export const MOUNT_NOSUID = 2;
+export const MOUNT_NODEV = 4;
 
 let device: FuseDevice | Error | undefined;
 

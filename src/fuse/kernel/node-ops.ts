@@ -16,6 +16,8 @@ export interface AttrChanges {
   size?: number;
   atime?: bigint | 'now';
   mtime?: bigint | 'now';
+  /** Drop setuid, setgid (with group execute) and file capabilities, as a write or chown by this caller does on Linux. */
+  killPrivileges?: boolean;
 }
 
 /** A change made behind the kernel's back: an inode, or what a name in a directory stands for. */
@@ -57,7 +59,8 @@ export interface NodeOps {
   forget(node: number): void;
   /** Reads into `target` at `offset`: the bytes read. */
   read(node: number, position: number, length: number, target: Buffer, offset: number): number;
-  write(node: number, position: number, bytes: Buffer): number;
+  /** `killPrivileges`: drop setuid and setgid first (the writer may not keep them; see AttrChanges). */
+  write(node: number, position: number, bytes: Buffer, killPrivileges: boolean): number;
   /** fsync of a file or a directory: what a program wrote must survive a crash. */
   fsync(node: number): void;
   /** The entries of a directory, `.` and `..` included, in offset order (see listing()). */

@@ -58,9 +58,12 @@ export const Init = {
   BIG_WRITES: 1 << 5,
   AUTO_INVAL_DATA: 1 << 12,
   DO_READDIRPLUS: 1 << 13,
+  WRITEBACK_CACHE: 1 << 16,
   PARALLEL_DIROPS: 1 << 18,
+  POSIX_ACL: 1 << 20,
   MAX_PAGES: 1 << 22,
   CACHE_SYMLINKS: 1 << 23,
+  HANDLE_KILLPRIV_V2: 1 << 28,
 } as const;
 
 /** fuse_setattr_in.valid: which fields a SETATTR carries. */
@@ -74,7 +77,11 @@ export const SetattrValid = {
   FH: 1 << 6,
   ATIME_NOW: 1 << 7,
   MTIME_NOW: 1 << 8,
+  KILL_SUIDGID: 1 << 11,
 } as const;
+
+/** fuse_write_in.write_flags: the writer may not keep setuid and setgid (HANDLE_KILLPRIV_V2). */
+export const WRITE_KILL_SUIDGID = 1 << 2;
 
 /** fuse_open_out.open_flags. */
 export const FOPEN_KEEP_CACHE = 1 << 1;

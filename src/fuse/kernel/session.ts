@@ -1,5 +1,5 @@
 import { ErrnoError, errnoCode, errnoNumber } from '../../errno.js';
-import { type FuseDevice, fuseDevice } from './native.js';
+import { type FuseDevice, MOUNT_NODEV, MOUNT_NOSUID, fuseDevice } from './native.js';
 import { resumeAt } from './listing.js';
 import type { AttrChanges, Caller, NodeChange, NodeOps } from './node-ops.js';
 import {
@@ -24,6 +24,7 @@ import {
   REQUEST_BUFFER,
   STATFS_OUT,
   SetattrValid,
+  WRITE_KILL_SUIDGID,
   direntSize,
   direntType,
   getU64,
@@ -38,6 +39,16 @@ export interface SessionOptions {
   cacheSeconds: number;
   /** Let users other than the mounting one in. */
   allowOther: boolean;
+  /**
+   * The kernel gathers writes in its page cache and owns sizes and mtimes of regular files from
+   * then on: fast writes, but a change made through the in-memory API no longer shows its size.
+   */
+  writebackCache: boolean;
+  /** Honour setuid bits and device files (mount(2) without MS_NOSUID, MS_NODEV): a root filesystem needs them. */
+  suid: boolean;
+  dev: boolean;
+  /** What `mount` and /proc/mounts show as the source, `layerfs:NAME` (no commas or spaces). */
+  source: string;
   /** Logs every request and its answer. */
   debug: boolean;
   /** Something that is not an ErrnoError went wrong: a bug, answered as EIO. */
@@ -64,8 +75,14 @@ const WANTED =
   Init.AUTO_INVAL_DATA |
   Init.DO_READDIRPLUS |
   Init.PARALLEL_DIROPS |
+  // The kernel caches ACLs (none: getxattr answers ENODATA, setxattr refuses them), so `ls -l`
+  // asks once per file, not on every listing.
+  Init.POSIX_ACL |
   Init.MAX_PAGES |
-  Init.CACHE_SYMLINKS;
+  Init.CACHE_SYMLINKS |
+  // We drop setuid, setgid and capabilities on write, truncate and chown when the kernel says,
+  // so it need not ask for security.capability before every write(2) (a round trip each).
+  Init.HANDLE_KILLPRIV_V2;
 
 /**
  * One FUSE connection, served on the JavaScript thread: the native addon reports the device
@@ -113,7 +130,8 @@ export class Session {
   static async mount(mountpoint: string, ops: NodeOps, options: SessionOptions, device: FuseDevice | Error = fuseDevice()): Promise<Session> {
     if (device instanceof Error) throw device;
     const flags = ['default_permissions', ...(options.allowOther ? ['allow_other'] : [])];
-    const fd = device.mount(mountpoint, 'layerfs', flags.join(','));
+    const mountFlags = (options.suid ? 0 : MOUNT_NOSUID) | (options.dev ? 0 : MOUNT_NODEV);
+    const fd = device.mount(mountpoint, options.source, flags.join(','), mountFlags);
     if (fd < 0) {
       const error = systemError(-fd, 'mount', mountpoint);
       // Users who may not mount go through the setuid fusermount3, which said why on stderr.
@@ -332,9 +350,11 @@ export class Session {
       case Op.LOOKUP: {
         const attr = ops.lookup(node, this.string(at)[0]);
         if (attr) return this.entryReply(attr);
-        // A miss the kernel may remember (the name a program is about to create is looked up first).
+        // A miss the kernel may remember (the name a program is about to create is looked up
+        // first), for a second at most: a name may appear that nobody tells the kernel about
+        // (a container created by another process under `mount --all`).
         if (this.options.cacheSeconds === 0) return this.fail(ENOENT);
-        setEntry(this.out, OUT_HEADER, undefined, this.options.cacheSeconds);
+        setEntry(this.out, OUT_HEADER, undefined, Math.min(this.options.cacheSeconds, 1));
         return this.reply(ENTRY_OUT);
       }
       case Op.GETATTR:
@@ -382,7 +402,7 @@ export class Session {
       case Op.WRITE: {
         const size = args.getUint32(at + 16, true);
         const data = this.input.subarray(at + 40, at + 40 + size);
-        const written = ops.write(node, getU64(args, at + 8), data);
+        const written = ops.write(node, getU64(args, at + 8), data, (args.getUint32(at + 20, true) & WRITE_KILL_SUIDGID) !== 0);
         this.out.setUint32(OUT_HEADER, written, true);
         this.out.setUint32(OUT_HEADER + 4, 0, true);
         return this.reply(8);
@@ -441,7 +461,8 @@ export class Session {
       return;
     }
     out.setUint32(OUT_HEADER + 8, args.getUint32(at + 8, true), true); // max_readahead: the kernel's
-    out.setUint32(OUT_HEADER + 12, (offered & WANTED) >>> 0, true);
+    const wanted = WANTED | (this.options.writebackCache ? Init.WRITEBACK_CACHE : 0);
+    out.setUint32(OUT_HEADER + 12, (offered & wanted) >>> 0, true);
     out.setUint16(OUT_HEADER + 16, 64, true); // max_background
     out.setUint16(OUT_HEADER + 18, 48, true); // congestion_threshold
     out.setUint32(OUT_HEADER + 20, MAX_WRITE, true);
@@ -460,6 +481,7 @@ export class Session {
     if (valid & SetattrValid.UID) changes.uid = args.getUint32(at + 76, true);
     if (valid & SetattrValid.GID) changes.gid = args.getUint32(at + 80, true);
     if (valid & SetattrValid.SIZE) changes.size = getU64(args, at + 16);
+    if (valid & SetattrValid.KILL_SUIDGID) changes.killPrivileges = true;
     const time = (secondsAt: number, nanosAt: number) => args.getBigInt64(secondsAt, true) * 1_000_000_000n + BigInt(args.getUint32(nanosAt, true));
     if (valid & SetattrValid.ATIME_NOW) changes.atime = 'now';
     else if (valid & SetattrValid.ATIME) changes.atime = time(at + 32, at + 56);

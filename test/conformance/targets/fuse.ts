@@ -48,8 +48,8 @@ export const fuse: Target = {
 /** The mount used by an ordinary user (node:fs in a child with its uid): the kernel checks permissions. */
 export const fuseAsUser: Target = {
   name: `fuse as uid ${USER.uid}`,
-  // Without FUSE_HANDLE_KILLPRIV_V2 the kernel kills setgid on a write only with group execute,
-  // and the daemon's WRITE does not learn who wrote: a session change (INIT) still to make.
+  // FUSE's HANDLE_KILLPRIV_V2 asks the daemon to kill setgid on a write only with group execute
+  // (the protocol's documented rule), and a WRITE does not carry the writer's groups.
   lacks: { sgidOutsideGroup: 'todo' },
   unavailable: () => fuseUnavailable() ?? userUnavailable(),
   setup: async () => {
