@@ -69,7 +69,7 @@ function walk(walker: Walker, segments: string[], dir: string, shown: string): v
   const { core, dirsOnly, emit } = walker;
   const kind = kindAt(core, dir, true);
   if (segments.length === 0) {
-    // The starting directory itself is never a match of a relative pattern ('**' lists below it).
+    // The starting directory itself is no match of a relative pattern (but '**' alone names it '.').
     if (kind !== undefined && shown !== '' && (!dirsOnly || kind === 'dir')) emit({ shown, full: dir, kind });
     return;
   }
