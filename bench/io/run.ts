@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { CopyOnWriteFS, InMemory, mount, umount, fs as zenfs } from '@zenfs/core';
-import { Volume } from 'memfs';
+import { Volume, createFsFromVolume } from 'memfs';
 import { Container, Image, LayerBuilder, MemoryBlobStore, createFs } from '../../src/index.js';
 import { prng, seededBytes } from '../lib/prng.js';
 import { commit, formatBytes, machine, parseSize, printTable, writeResult } from '../lib/report.js';
@@ -91,6 +91,8 @@ interface Subject {
   fresh(): { fs: SyncFs; prefix: string };
   /** How many fresh copies to time (memfs copies the whole tree, so a few are enough). */
   freshCount: number;
+  /** A new fs object over what `fs` shows, sharing its files (undefined: the library has none). */
+  fsObject?(): unknown;
   dispose(): void;
 }
 
@@ -100,7 +102,9 @@ function layerfs(tree: Tree): Subject {
   for (const file of tree.files) builder.file(file.path, file.bytes);
   const image = new Image([builder.build()]);
   const fresh = () => ({ fs: createFs(new Container(image, store)) as unknown as SyncFs, prefix: '' });
-  return { name: 'layerfs', ...fresh(), fresh, freshCount: containerCount, dispose: () => {} };
+  const first = fresh();
+  const container = (first.fs as unknown as { core: { view: Container } }).core.view;
+  return { name: 'layerfs', ...first, fresh, freshCount: containerCount, fsObject: () => createFs(container), dispose: () => {} };
 }
 
 function copyVolume(from: SyncFs): SyncFs {
@@ -128,6 +132,7 @@ function memfs(tree: Tree): Subject {
     prefix: '',
     fresh: () => ({ fs: copyVolume(volume), prefix: '' }),
     freshCount: Math.max(1, Math.min(5, Math.round(2e8 / totalBytes))),
+    fsObject: () => createFsFromVolume(volume as unknown as Volume),
     dispose: () => {},
   };
 }
@@ -165,15 +170,19 @@ interface Measure {
   operations: number;
 }
 
-/** The median of `runs` timings of `work`, after one untimed warm-up when it can be repeated. */
-function timed(runs: number, work: () => number): Measure {
+/**
+ * The median of `runs` timings of `work`, after one untimed warm-up when it can be repeated.
+ * `prepare` makes what one run works on (a fresh copy for a run that changes files), untimed.
+ */
+function timed<T = undefined>(runs: number, work: (prepared: T) => number, prepare?: () => T): Measure {
   const times: number[] = [];
   let operations = 0;
-  if (runs > 1) work();
+  if (runs > 1) work(prepare?.() as T);
   for (let run = 0; run < runs; run++) {
+    const prepared = prepare?.() as T;
     globalThis.gc?.();
     const started = performance.now();
-    operations = work();
+    operations = work(prepared);
     times.push((performance.now() - started) / 1000);
   }
   times.sort((a, b) => a - b);
@@ -220,25 +229,35 @@ function workloads(subject: Subject, tree: Tree, picks: { modified: string[]; de
   });
   done('readdir');
 
+  // Changes run on fresh copies of the base (made untimed), so they can be repeated and warmed up
+  // like the reads: a single cold run mostly measures the JIT compiling the write path.
   const patch = new Uint8Array(4096).fill(0x5a);
   log('modify');
-  results.modify = timed(1, () => {
-    for (const path of picks.modified) {
-      const fd = fs.openSync(prefix + path, 'r+');
-      fs.writeSync(fd, patch, 0, patch.length, 0);
-      fs.closeSync(fd);
-    }
-    return picks.modified.length;
-  });
+  results.modify = timed(
+    repeat,
+    (copy) => {
+      for (const path of picks.modified) {
+        const fd = copy.fs.openSync(copy.prefix + path, 'r+');
+        copy.fs.writeSync(fd, patch, 0, patch.length, 0);
+        copy.fs.closeSync(fd);
+      }
+      const check = copy.fs.readFileSync(copy.prefix + picks.modified[0]!);
+      if (check[0] !== 0x5a || check[Math.min(check.length, 4096) - 1] !== 0x5a) throw new Error(`${subject.name}: a modification was lost`);
+      return picks.modified.length;
+    },
+    subject.fresh,
+  );
   done('modify');
-  const check = fs.readFileSync(prefix + picks.modified[0]!);
-  if (check[0] !== 0x5a || check[Math.min(check.length, 4096) - 1] !== 0x5a) throw new Error(`${subject.name}: a modification was lost`);
 
   log('delete');
-  results.delete = timed(1, () => {
-    for (const path of picks.deleted) fs.unlinkSync(prefix + path);
-    return picks.deleted.length;
-  });
+  results.delete = timed(
+    repeat,
+    (copy) => {
+      for (const path of picks.deleted) copy.fs.unlinkSync(copy.prefix + path);
+      return picks.deleted.length;
+    },
+    subject.fresh,
+  );
   done('delete');
 
   log('create');
@@ -247,6 +266,18 @@ function workloads(subject: Subject, tree: Tree, picks: { modified: string[]; de
     return subject.freshCount;
   });
   done('create');
+
+  const { fsObject } = subject;
+  if (fsObject) {
+    log('fs object');
+    results.fsObject = timed(repeat, () => {
+      for (let i = 0; i < containerCount; i++) fsObject();
+      return containerCount;
+    });
+    done('fsObject');
+    // Enough objects that the collector's own noise is a fraction of a byte each.
+    heapPerFsObject[subject.name] = heapPer(fsObject, Math.max(containerCount, 20_000));
+  }
   subject.dispose();
   return results;
 }
@@ -260,7 +291,24 @@ const LABELS: Record<string, string> = {
   modify: 'modify lower files (4 KiB write)',
   delete: 'delete lower files',
   create: 'create a container (memfs: copy the volume)',
+  fsObject: 'an fs object over a container (memfs: a volume)',
 };
+
+/** Heap bytes each fs object keeps (with --expose-gc; undefined without it). */
+const heapPerFsObject: Record<string, number | undefined> = {};
+
+function heapPer(make: () => unknown, count: number): number | undefined {
+  const gc = globalThis.gc;
+  if (!gc) return undefined;
+  const kept: unknown[] = new Array(count).fill(null);
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < count; i++) kept[i] = make();
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - before) / count;
+  kept.fill(null);
+  return bytes;
+}
 
 process.stderr.write(`generating ${fileCount} files, ${formatBytes(totalBytes)}, seed ${seed}\n`);
 const tree = generate();
@@ -292,6 +340,13 @@ const rows = Object.keys(LABELS).map((op) => [
   ratio(per('memfs', op), per('layerfs', op)),
   ...(flags.zenfs ? [ratio(per('@zenfs/core overlay', op), per('layerfs', op))] : []),
 ]);
+const heap = (name: string) => heapPerFsObject[name];
+rows.push([
+  'heap per fs object',
+  ...names.map((name) => (heap(name) === undefined ? '-' : formatBytes(Math.max(0, heap(name)!)))),
+  ratio(heap('memfs'), heap('layerfs')),
+  ...(flags.zenfs ? ['-'] : []),
+]);
 console.log(`\n${fileCount} files, ${formatBytes(tree.files.reduce((sum, file) => sum + file.bytes.length, 0))}, ${tree.dirs.length} directories; time per operation (median of ${repeat} for reads)\n`);
 const table = printTable(
   ['operation', ...names, 'memfs / layerfs', ...(flags.zenfs ? ['zenfs / layerfs'] : [])],
@@ -308,6 +363,7 @@ writeResult(flags.out!, {
   parameters: { files: fileCount, bytes: totalBytes, directories: tree.dirs.length, modifications, deletions, containers: containerCount, repeat },
   buildSeconds,
   results,
+  heapPerFsObject,
   ratios: Object.fromEntries(
     Object.keys(LABELS).map((op) => [
       op,

@@ -1,3 +1,4 @@
+import { AbortError, signalIn, throwIfAborted } from './abort.js';
 import { invalidArgType, isArgumentError } from './errors.js';
 import type { Shape } from './ops.js';
 
@@ -17,9 +18,11 @@ export function callbackify(run: SyncCall, shape?: Shape): (...args: unknown[]) 
 
 function callbackForm(run: SyncCall, shape: Shape | undefined, ...args: unknown[]): void {
   const callback = takeCallback(args);
+  const signal = shape?.signalAt === undefined ? undefined : signalIn(args[shape.signalAt]);
   let result: unknown;
   try {
     if (shape?.prepare) args = shape.prepare(args);
+    throwIfAborted(signal);
     result = run(...args);
   } catch (error) {
     if (isArgumentError(error)) throw error;
@@ -27,7 +30,13 @@ function callbackForm(run: SyncCall, shape: Shape | undefined, ...args: unknown[
     return;
   }
   const values = shape?.callback ? shape.callback(result, args) : result === undefined ? [] : [result];
-  setImmediate(callback, null, ...values);
+  setImmediate(deliver, callback, signal, values);
+}
+
+/** Hands the values over, unless the call's signal fired before they could be. */
+function deliver(callback: Callback, signal: AbortSignal | undefined, values: unknown[]): void {
+  if (signal?.aborted) callback(new AbortError(signal.reason));
+  else callback(null, ...values);
 }
 
 /** fs.exists: the callback gets one boolean and never an error (Node's deprecated shape). */

@@ -10,6 +10,8 @@ import { FileHandle, createPromises } from './promises.js';
 import { BigIntStats, Dirent, Stats } from './stats.js';
 import { ReadStream, type ReadStreamOptions, WriteStream, type WriteStreamOptions } from './streams.js';
 import { FSWatcher, StatWatcher, unwatchFile, watch, watchFile } from './watch.js';
+import { type GlobOptions, globSync } from './glob.js';
+import { openAsBlob } from './open-as-blob.js';
 
 type Node = typeof NodeFs;
 type NodePromises = typeof NodeFs.promises;
@@ -59,10 +61,12 @@ export type LayerFsApi = Pick<
   | 'watchFile'
   | 'unwatchFile'
   | 'constants'
+  | 'openAsBlob'
 > &
   XattrSync &
   XattrCallbacks & {
-    promises: Pick<NodePromises, PromiseImplemented> & XattrPromises;
+    promises: Pick<NodePromises, PromiseImplemented> &
+      XattrPromises & { glob(pattern: string | string[], options?: GlobOptions): AsyncIterableIterator<string | Dirent> };
     F_OK: number;
     R_OK: number;
     W_OK: number;
@@ -83,19 +87,32 @@ export type LayerFsApi = Pick<
     umask(mask?: number): number;
     /** The sync core: its `view` is the container or image view behind this fs. */
     core: LayerFs;
+    /** Node 22's glob (minimatch syntax), on any Node version. */
+    globSync(pattern: string | string[], options?: GlobOptions): (string | Dirent)[];
+    glob(pattern: string | string[], options: GlobOptions | GlobCallback, callback?: GlobCallback): void;
   };
+
+type GlobCallback = (error: NodeJS.ErrnoException | null, matches?: (string | Dirent)[]) => void;
 
 /**
  * A Node fs-compatible filesystem over a union view: a Container (read-write) or an image's
  * read-only view (writes answer EROFS). Each call gives a new fs object with its own file
  * descriptors and watchers over the same view.
+ *
+ * A test suite makes one per test, so making one must cost next to nothing: the object holds only
+ * its core, and every function is a getter of one shared prototype that binds the function to the
+ * core on first use and keeps it on the object (so `const { readFileSync } = fs` works, and
+ * `fs.readFileSync = spy` replaces it). Spreading the object (`{ ...fs }`) copies no function.
  */
 export function createFs(view: UnionView, options?: LayerFsOptions): LayerFsApi {
-  const core = new LayerFs(view, options);
-  // Bound functions rather than closures: a test makes an fs object per container, so making one
-  // should cost microseconds (and destructuring `const { readFileSync } = fs` must keep working).
-  const fs: Record<string, unknown> = {
-    core,
+  const fs = Object.create(API) as { core: LayerFs };
+  fs.core = new LayerFs(view, options);
+  return fs as unknown as LayerFsApi;
+}
+
+/** The prototype of every fs object: constants and classes as they are, functions bound lazily. */
+const API: object = (() => {
+  const api: Record<string, unknown> = {
     constants,
     F_OK: constants.F_OK,
     R_OK: constants.R_OK,
@@ -110,34 +127,49 @@ export function createFs(view: UnionView, options?: LayerFsOptions): LayerFsApi 
     FileHandle,
     FSWatcher,
     StatWatcher,
-    existsSync: core.existsSync.bind(core),
-    createReadStream: newReadStream.bind(null, core),
-    createWriteStream: newWriteStream.bind(null, core),
-    watch: watch.bind(null, core),
-    watchFile: watchFile.bind(null, core),
-    unwatchFile: unwatchFile.bind(null, core),
-    chdir: core.chdir.bind(core),
-    cwd: core.cwd.bind(core),
-    umask: umask.bind(null, core),
   };
-  fs.exists = callbackifyExists(fs.existsSync as (path: unknown) => boolean);
-  const sync = core as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const lazy = (name: string, make: (core: LayerFs) => unknown) => {
+    const own = (self: object, value: unknown) => Object.defineProperty(self, name, { value, writable: true, enumerable: true, configurable: true });
+    Object.defineProperty(api, name, {
+      enumerable: true,
+      configurable: true,
+      get(this: { core: LayerFs }) {
+        const value = make(this.core);
+        own(this, value);
+        return value;
+      },
+      set(this: object, value: unknown) {
+        own(this, value);
+      },
+    });
+  };
+  lazy('existsSync', (core) => core.existsSync.bind(core));
+  lazy('exists', (core) => callbackifyExists(core.existsSync.bind(core)));
+  lazy('createReadStream', (core) => newReadStream.bind(null, core));
+  lazy('createWriteStream', (core) => newWriteStream.bind(null, core));
+  lazy('watch', (core) => watch.bind(null, core));
+  lazy('watchFile', (core) => watchFile.bind(null, core));
+  lazy('unwatchFile', (core) => unwatchFile.bind(null, core));
+  lazy('chdir', (core) => core.chdir.bind(core));
+  lazy('cwd', (core) => core.cwd.bind(core));
+  lazy('umask', (core) => umask.bind(null, core));
+  lazy('openAsBlob', (core) => openAsBlob.bind(null, core));
+  lazy('globSync', (core) => globSync.bind(null, core));
+  lazy('glob', (core) => callbackify(globSync.bind(null, core) as (...args: unknown[]) => unknown));
   for (const op of OPS) {
-    const call = sync[`${op}Sync`]!.bind(core);
-    fs[`${op}Sync`] = call;
-    fs[op] = callbackify(call, SHAPES[op]);
+    const sync = (core: LayerFs) => (core as unknown as Record<string, (...args: unknown[]) => unknown>)[`${op}Sync`]!.bind(core);
+    lazy(`${op}Sync`, (core) => withNative(op, sync(core)));
+    lazy(op, (core) => withNative(op, callbackify(sync(core), SHAPES[op])));
   }
-  (fs.realpathSync as { native?: unknown }).native = fs.realpathSync;
-  (fs.realpath as { native?: unknown }).native = fs.realpath;
   // fs.promises is made on first use, as Node's own is a getter: most fs objects never need it.
-  Object.defineProperty(fs, 'promises', { enumerable: true, get: promisesOf });
-  return fs as unknown as LayerFsApi;
-}
+  lazy('promises', (core) => createPromises(core));
+  return api;
+})();
 
-const PROMISES = Symbol('promises');
-
-function promisesOf(this: { core: LayerFs; [PROMISES]?: Record<string, unknown> }): Record<string, unknown> {
-  return (this[PROMISES] ??= createPromises(this.core));
+/** realpath and realpathSync carry their `.native` form (the same call here). */
+function withNative<T extends object>(op: string, call: T): T {
+  if (op === 'realpath') (call as { native?: unknown }).native = call;
+  return call;
 }
 
 function newReadStream(core: LayerFs, path: unknown, options?: ReadStreamOptions | BufferEncoding): ReadStream {

@@ -15,6 +15,7 @@ import {
   toTimeNs,
   writeArgs,
 } from './args.js';
+import { access } from '../union/index.js';
 import { FsBase } from './base.js';
 import { constants } from './constants.js';
 import { edge, fail, invalidArgType } from './errors.js';
@@ -29,6 +30,8 @@ const O_ACCMODE = 3;
  * file offset, the f* calls, and the whole-file helpers built on them (readFile, writeFile,
  * appendFile, copyFile). Every method is Node's sync form; callbacks.ts and promises.ts wrap them.
  */
+const { MAY_READ, MAY_WRITE } = access;
+
 export class FileFs extends FsBase {
   openSync(path: unknown, flags?: unknown, mode?: unknown): number {
     const p = toPath(path);
@@ -44,22 +47,23 @@ export class FileFs extends FsBase {
   /** open(2): errors in Linux's order, creation with the umask, O_TRUNC after the checks. */
   protected openFile(path: string, flags: number, mode: number): OpenFile {
     const full = this.abs(path);
-    const access = flags & O_ACCMODE;
-    const writable = access === O_WRONLY || access === O_RDWR;
+    const accessMode = flags & O_ACCMODE;
+    const writable = accessMode === O_WRONLY || accessMode === O_RDWR;
     let ino: number | undefined;
     // open("name/", O_CREAT) names a directory, which open cannot create: EISDIR whatever is there.
     if (flags & O_CREAT && full.endsWith('/')) throw new ErrnoError('EISDIR');
     if (flags & O_CREAT && flags & O_EXCL) {
       // O_EXCL: the name itself must be new, even a dangling symlink counts as existing.
-      if (this.view.exists(full, { follow: false })) throw new ErrnoError('EEXIST');
+      if (this.view.exists(full, { follow: false, caller: this.checked })) throw new ErrnoError('EEXIST');
     }
     try {
-      ino = this.view.resolve(full, { follow: !(flags & O_NOFOLLOW) });
+      ino = this.view.resolve(full, { follow: !(flags & O_NOFOLLOW), caller: this.checked });
     } catch (error) {
       if (!isErrno(error, 'ENOENT') || !(flags & O_CREAT)) throw error;
     }
     if (ino === undefined) {
-      ino = this.view.createFile(full, mode & ~this.umask);
+      this.checkCreate(full, true);
+      ino = this.view.createFile(full, mode & ~this.umask, this.caller);
       this.changed('rename', full);
     } else {
       const kind = this.view.kindOf(ino);
@@ -67,13 +71,15 @@ export class FileFs extends FsBase {
       if (flags & O_DIRECTORY && kind !== 'dir') throw new ErrnoError('ENOTDIR');
       if (kind === 'dir' && (writable || flags & O_CREAT)) throw new ErrnoError('EISDIR');
       if (writable && this.readOnly) throw new ErrnoError('EROFS');
+      this.checkInode(ino, (accessMode !== O_WRONLY ? MAY_READ : 0) | (writable || flags & O_TRUNC ? MAY_WRITE : 0));
       if (flags & O_TRUNC && writable && kind === 'file') {
         this.view.truncate(ino, 0);
+        this.dropSetIds(ino);
         this.changed('change', full);
       }
     }
     this.view.open(ino);
-    return { ino, flags, readable: access !== O_WRONLY, writable, append: (flags & O_APPEND) !== 0, position: 0, path: full };
+    return { ino, flags, readable: accessMode !== O_WRONLY, writable, append: (flags & O_APPEND) !== 0, position: 0, path: full };
   }
 
   closeSync(fd: unknown): void {
@@ -120,6 +126,7 @@ export class FileFs extends FsBase {
     const at = file.append ? this.view.stat(file.ino).size : (position ?? file.position);
     if (bytes.length > 0) {
       this.view.write(file.ino, at, bytes);
+      this.dropSetIds(file.ino);
       this.changed('change', file.path);
     }
     if (position === null || file.append) file.position = at + bytes.length;
@@ -176,6 +183,7 @@ export class FileFs extends FsBase {
     if (!file.writable) throw fail('EINVAL', 'ftruncate');
     try {
       this.view.truncate(file.ino, size);
+      this.dropSetIds(file.ino);
     } catch (error) {
       throw edge(error, 'ftruncate');
     }
@@ -185,19 +193,19 @@ export class FileFs extends FsBase {
   fchmodSync(fd: unknown, mode: unknown): void {
     const n = toFd(fd);
     const bits = toMode(mode, 'mode', undefined);
-    this.onFd(n, 'fchmod', (file) => this.view.chmod(file.ino, bits));
+    this.onFd(n, 'fchmod', (file) => this.chmodInode(file.ino, bits));
   }
 
   fchownSync(fd: unknown, uid: unknown, gid: unknown): void {
     const n = toFd(fd);
     const [u, g] = [toInt(uid, 'uid', -1, 0xffffffff), toInt(gid, 'gid', -1, 0xffffffff)];
-    this.onFd(n, 'fchown', (file) => this.view.chown(file.ino, u, g));
+    this.onFd(n, 'fchown', (file) => this.chownInode(file.ino, u, g));
   }
 
   futimesSync(fd: unknown, atime: unknown, mtime: unknown): void {
     const n = toFd(fd);
     const [a, m] = [toTimeNs(atime), toTimeNs(mtime)];
-    this.onFd(n, 'futime', (file) => this.view.utimes(file.ino, a, m));
+    this.onFd(n, 'futime', (file) => this.utimesInode(file.ino, a, m));
   }
 
   fsyncSync(fd: unknown): void {
@@ -230,6 +238,7 @@ export class FileFs extends FsBase {
       let ino: number;
       try {
         ino = this.inoOf(p);
+        this.checkInode(ino, MAY_READ);
       } catch (error) {
         throw edge(error, 'open', p);
       }
@@ -301,19 +310,23 @@ export class FileFs extends FsBase {
     try {
       const source = this.inoOf(from);
       const kind = this.view.kindOf(source);
+      this.checkInode(source, MAY_READ);
       if (kind === 'dir') throw new ErrnoError('EISDIR');
       const full = this.abs(to);
       // libuv opens the destination with O_CREAT: a name with a trailing slash is EISDIR.
       if (full.endsWith('/')) throw new ErrnoError('EISDIR');
-      if (flags & COPYFILE_EXCL && this.view.exists(full, { follow: false })) throw new ErrnoError('EEXIST');
+      const caller = this.checked;
+      if (flags & COPYFILE_EXCL && this.view.exists(full, { follow: false, caller })) throw new ErrnoError('EEXIST');
       const bits = this.view.stat(source).mode & 0o7777;
       let target: number;
-      if (this.view.exists(full)) {
-        target = this.view.resolve(full);
+      if (this.view.exists(full, { follow: true, caller })) {
+        target = this.view.resolve(full, { follow: true, caller });
         if (this.view.kindOf(target) === 'dir') throw new ErrnoError('EISDIR');
         if (target === source) return;
+        this.checkInode(target, MAY_WRITE);
       } else {
-        target = this.view.createFile(full, bits);
+        this.checkCreate(full, true);
+        target = this.view.createFile(full, bits, this.caller);
         this.changed('rename', full);
       }
       this.view.clone(source, target);
@@ -322,6 +335,23 @@ export class FileFs extends FsBase {
     } catch (error) {
       throw edge(error, 'copyfile', from, to);
     }
+  }
+
+  // ---- attribute changes, checked for a user's fs ------------------------------------------------
+
+  protected chmodInode(ino: number, mode: number): void {
+    this.checkOwner(ino);
+    this.view.chmod(ino, this.checked ? access.chmodMode(this.view.owned(ino), this.checked, mode) : mode);
+  }
+
+  protected chownInode(ino: number, uid: number, gid: number): void {
+    if (this.checked) access.checkChown(this.view.owned(ino), this.checked, uid, gid);
+    this.view.chown(ino, uid, gid);
+  }
+
+  protected utimesInode(ino: number, atime: bigint, mtime: bigint): void {
+    this.checkOwner(ino);
+    this.view.utimes(ino, atime, mtime);
   }
 
   // ---- by path, through the inode --------------------------------------------------------------

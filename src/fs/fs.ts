@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { ErrnoError, isErrno } from '../errno.js';
+import { access, resolveParent } from '../union/index.js';
 import {
   encodeName,
   toBoolean,
@@ -14,11 +15,11 @@ import { constants } from './constants.js';
 import { Dir } from './dir.js';
 import { edge } from './errors.js';
 import { realpathIn } from './realpath.js';
-import { type BigIntStats, Dirent, type Stats } from './stats.js';
+import { type BigIntStats, Dirent, StatFs, type Stats } from './stats.js';
 import { type CpOptions, type RmOptions, cpSync, rmSync } from './tree.js';
 import { XattrFs } from './xattr.js';
 
-const { F_OK, W_OK, X_OK } = constants;
+const { F_OK, W_OK } = constants;
 
 export interface StatOptions {
   bigint?: boolean;
@@ -43,7 +44,7 @@ export class LayerFs extends XattrFs {
   existsSync(path: unknown): boolean {
     // Node's existsSync answers false for anything that fails, bad arguments included.
     try {
-      return this.view.exists(this.abs(toPath(path)));
+      return this.view.exists(this.abs(toPath(path)), { follow: true, caller: this.checked });
     } catch {
       return false;
     }
@@ -57,10 +58,8 @@ export class LayerFs extends XattrFs {
       // The fs acts as root (it owns every file it creates as uid 0): reading and writing are
       // always allowed, executing needs an x bit somewhere, writing a read-only view is EROFS.
       if (wanted & W_OK && this.readOnly) throw new ErrnoError('EROFS');
-      if (wanted & X_OK) {
-        const stat = this.view.stat(ino);
-        if (stat.kind !== 'dir' && (stat.mode & 0o111) === 0) throw new ErrnoError('EACCES');
-      }
+      // R_OK, W_OK, X_OK are access(2)'s MAY_* bits: root passes all but X_OK without an x bit.
+      access.checkPermission(this.view.owned(ino), this.caller, wanted);
     } catch (error) {
       throw edge(error, 'access', p);
     }
@@ -86,6 +85,18 @@ export class LayerFs extends XattrFs {
     return this.statsOf(ino, options?.bigint === true);
   }
 
+  /** statfs(2): the space where the view's blobs live (see UnionView.statfs), as Node's StatFs. */
+  statfsSync(path: unknown, options?: { bigint?: boolean }): StatFs<number> | StatFs<bigint> {
+    const p = toPath(path);
+    try {
+      this.inoOf(p);
+    } catch (error) {
+      throw edge(error, 'statfs', p);
+    }
+    const space = this.view.statfs();
+    return options?.bigint === true ? new StatFs<bigint>(space, true) : new StatFs<number>(space, false);
+  }
+
   readdirSync(path: unknown, options?: unknown): (string | Buffer | Dirent<string | Buffer>)[] {
     const p = toPath(path);
     const { encoding, withFileTypes, recursive } = toOptions(options, { withFileTypes: false as unknown, recursive: false as unknown });
@@ -97,6 +108,7 @@ export class LayerFs extends XattrFs {
       queue.push({ ino: this.inoOf(p), prefix: '', parentPath: p });
       for (let next = 0; next < queue.length; next++) {
         const { ino, prefix, parentPath } = queue[next]!;
+        this.checkInode(ino, access.MAY_READ);
         for (const entry of this.view.readdir(ino)) {
           const relative = prefix + entry.name;
           out.push(typed ? new Dirent(encodeName(entry.name, encoding), entry.kind, parentPath) : encodeName(relative, encoding));
@@ -156,7 +168,8 @@ export class LayerFs extends XattrFs {
     try {
       if (recursive) return this.mkdirp(p, mode);
       const full = this.abs(p);
-      this.view.mkdir(full, mode);
+      this.checkCreate(full);
+      this.view.mkdir(full, mode, this.caller);
       this.changed('rename', full);
       return undefined;
     } catch (error) {
@@ -173,7 +186,7 @@ export class LayerFs extends XattrFs {
       const prefix = `/${names.slice(0, depth).join('/')}`;
       let ino: number | undefined;
       try {
-        ino = this.view.resolve(prefix, { follow: true });
+        ino = this.view.resolve(prefix, { follow: true, caller: this.checked });
       } catch (error) {
         if (!isErrno(error, 'ENOENT')) throw error;
       }
@@ -183,7 +196,8 @@ export class LayerFs extends XattrFs {
       }
       // A dangling symlink in the way: Node's mkdir -p finds the name taken but nothing behind it.
       if (this.view.exists(prefix, { follow: false })) throw new ErrnoError('ENOENT');
-      this.view.mkdir(prefix, mode);
+      this.checkCreate(prefix);
+      this.view.mkdir(prefix, mode, this.caller);
       this.changed('rename', prefix);
       if (first === undefined) {
         const own = spelled.slice(0, spelled.length - (names.length - depth)).join('/');
@@ -200,7 +214,8 @@ export class LayerFs extends XattrFs {
       const name = p + randomName();
       try {
         const full = this.abs(name);
-        this.view.mkdir(full, 0o700 & ~this.umask);
+        this.checkCreate(full);
+        this.view.mkdir(full, 0o700 & ~this.umask, this.caller);
         this.changed('rename', full);
         return encodeName(name, encoding);
       } catch (error) {
@@ -218,6 +233,7 @@ export class LayerFs extends XattrFs {
       const last = p.split('/').filter((name) => name !== '').pop();
       if (last === '.') throw new ErrnoError('EINVAL');
       if (last === '..') throw new ErrnoError('ENOTEMPTY');
+      this.checkRemove(full);
       this.view.rmdir(full);
     } catch (error) {
       throw edge(error, 'rmdir', p);
@@ -235,9 +251,10 @@ export class LayerFs extends XattrFs {
     try {
       // "f/" names a directory: ENOTDIR for a file, EISDIR for a directory, as Linux answers.
       if (full.endsWith('/')) {
-        this.view.resolve(full, { follow: false });
+        this.view.resolve(full, { follow: false, caller: this.checked });
         throw new ErrnoError('EISDIR');
       }
+      this.checkRemove(full);
       this.view.unlink(full);
     } catch (error) {
       throw edge(error, 'unlink', p);
@@ -254,6 +271,7 @@ export class LayerFs extends XattrFs {
       if ((source.endsWith('/') || target.endsWith('/')) && this.view.kindOf(this.view.resolve(source.replace(/\/+$/, '') || '/', { follow: false })) !== 'dir') {
         throw new ErrnoError('ENOTDIR');
       }
+      this.checkRename(source, target);
       this.view.rename(source, target);
     } catch (error) {
       throw edge(error, 'rename', from, to);
@@ -267,6 +285,7 @@ export class LayerFs extends XattrFs {
     const to = toPath(newPath, 'newPath');
     try {
       this.refuseNewNameWithSlash(this.abs(to));
+      this.checkLink(this.abs(from), this.abs(to));
       this.view.link(this.abs(from), this.abs(to));
     } catch (error) {
       throw edge(error, 'link', from, to);
@@ -280,11 +299,39 @@ export class LayerFs extends XattrFs {
     const p = toPath(path);
     try {
       this.refuseNewNameWithSlash(this.abs(p));
-      this.view.symlink(t, this.abs(p));
+      this.checkCreate(this.abs(p));
+      this.view.symlink(t, this.abs(p), this.caller);
     } catch (error) {
       throw edge(error, 'symlink', t, p);
     }
     this.changed('rename', this.abs(p));
+  }
+
+  /**
+   * rename's permissions: taking the source name away, making (or replacing) the target name, and
+   * write access to a directory that moves to another parent (its ".." changes).
+   */
+  private checkRename(source: string, target: string): void {
+    if (!this.checked) return;
+    this.checkRemove(source);
+    const into = resolveParent(this.view, target, { follow: false, caller: this.checked });
+    if (this.view.lookup(into.dir, into.name) === undefined) this.checkCreate(target);
+    else this.checkRemove(target);
+    const from = resolveParent(this.view, source, { follow: false, caller: this.checked });
+    const moved = this.view.lookup(from.dir, from.name);
+    if (moved !== undefined && from.dir !== into.dir && this.view.kindOf(moved) === 'dir') this.checkInode(moved, access.MAY_WRITE);
+  }
+
+  /**
+   * link's permissions: making the new name, and (fs.protected_hardlinks, on by default) a file
+   * the caller neither owns nor may read and write cannot be linked (EPERM).
+   */
+  private checkLink(existing: string, created: string): void {
+    if (!this.checked) return;
+    const ino = this.view.resolve(existing, { follow: false, caller: this.checked });
+    this.checkCreate(created);
+    const owned = this.view.owned(ino);
+    if (owned.uid !== this.checked.uid && !access.permits(owned, this.checked, access.MAY_READ | access.MAY_WRITE)) throw new ErrnoError('EPERM');
   }
 
   /** "name/" can only be a directory: link and symlink cannot make one there (ENOENT on Linux). */
@@ -299,32 +346,32 @@ export class LayerFs extends XattrFs {
   // ---- metadata ----------------------------------------------------------------------------------
 
   chmodSync(path: unknown, mode: unknown): void {
-    this.onPath(path, 'chmod', true, (ino) => this.view.chmod(ino, toMode(mode, 'mode', undefined)));
+    this.onPath(path, 'chmod', true, (ino) => this.chmodInode(ino, toMode(mode, 'mode', undefined)));
   }
 
   /** chmod of a symlink itself: Linux has no lchmod, but a layer keeps a link's mode bits. */
   lchmodSync(path: unknown, mode: unknown): void {
-    this.onPath(path, 'lchmod', false, (ino) => this.view.chmod(ino, toMode(mode, 'mode', undefined)));
+    this.onPath(path, 'lchmod', false, (ino) => this.chmodInode(ino, toMode(mode, 'mode', undefined)));
   }
 
   chownSync(path: unknown, uid: unknown, gid: unknown): void {
     const [u, g] = [toInt(uid, 'uid', -1, 0xffffffff), toInt(gid, 'gid', -1, 0xffffffff)];
-    this.onPath(path, 'chown', true, (ino) => this.view.chown(ino, u, g));
+    this.onPath(path, 'chown', true, (ino) => this.chownInode(ino, u, g));
   }
 
   lchownSync(path: unknown, uid: unknown, gid: unknown): void {
     const [u, g] = [toInt(uid, 'uid', -1, 0xffffffff), toInt(gid, 'gid', -1, 0xffffffff)];
-    this.onPath(path, 'lchown', false, (ino) => this.view.chown(ino, u, g));
+    this.onPath(path, 'lchown', false, (ino) => this.chownInode(ino, u, g));
   }
 
   utimesSync(path: unknown, atime: unknown, mtime: unknown): void {
     const [a, m] = [toTimeNs(atime), toTimeNs(mtime)];
-    this.onPath(path, 'utime', true, (ino) => this.view.utimes(ino, a, m));
+    this.onPath(path, 'utime', true, (ino) => this.utimesInode(ino, a, m));
   }
 
   lutimesSync(path: unknown, atime: unknown, mtime: unknown): void {
     const [a, m] = [toTimeNs(atime), toTimeNs(mtime)];
-    this.onPath(path, 'lutime', false, (ino) => this.view.utimes(ino, a, m));
+    this.onPath(path, 'lutime', false, (ino) => this.utimesInode(ino, a, m));
   }
 
   // ---- working directory -------------------------------------------------------------------------
@@ -332,7 +379,9 @@ export class LayerFs extends XattrFs {
   chdir(path: unknown): void {
     const p = toPath(path, 'directory');
     try {
-      if (this.view.kindOf(this.inoOf(p)) !== 'dir') throw new ErrnoError('ENOTDIR');
+      const ino = this.inoOf(p);
+      if (this.view.kindOf(ino) !== 'dir') throw new ErrnoError('ENOTDIR');
+      this.checkInode(ino, access.MAY_EXEC);
       this.cwdPath = realpathIn(this.view, this.abs(p));
     } catch (error) {
       throw edge(error, 'chdir', p);

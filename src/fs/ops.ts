@@ -44,6 +44,7 @@ export const OPS = [
   'rmdir',
   'setxattr',
   'stat',
+  'statfs',
   'symlink',
   'truncate',
   'unlink',
@@ -72,11 +73,14 @@ export interface Shape {
   promise?(result: unknown, args: unknown[]): unknown;
   /** fs/promises also takes an iterable or a stream of chunks as the data (writeFile, appendFile). */
   streamData?: boolean;
+  /** Where the options that may carry an AbortSignal are (readFile, writeFile, appendFile). */
+  signalAt?: number;
 }
 
 export const SHAPES: Partial<Record<Op, Shape>> = {
-  writeFile: { streamData: true },
-  appendFile: { streamData: true },
+  readFile: { signalAt: 1 },
+  writeFile: { streamData: true, signalAt: 2 },
+  appendFile: { streamData: true, signalAt: 2 },
   read: {
     prepare: ([fd, ...rest]) => [fd, ...readArgs(rest, false)],
     callback: (bytesRead, args) => [bytesRead, args[1]],

@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { createInterface, type Interface } from 'node:readline';
+import { signalIn, throwIfAborted } from './abort.js';
 import { constants } from './constants.js';
 import { fail, invalidArgType } from './errors.js';
 import type { LayerFs } from './fs.js';
 import { OPS, type Op, PROMISE_OPS, SHAPES, type Shape } from './ops.js';
 import { ReadStream, type ReadStreamOptions, WriteStream, type WriteStreamOptions } from './streams.js';
 import { watchAsync } from './watch.js';
+import { type GlobOptions, globSync } from './glob.js';
 
 type SyncCall = (...args: unknown[]) => unknown;
 type AsyncCall = (...args: unknown[]) => Promise<unknown>;
@@ -18,11 +20,17 @@ type AsyncCall = (...args: unknown[]) => Promise<unknown>;
 export function promisify(run: SyncCall, shape?: Shape, wrap?: (result: unknown) => unknown): AsyncCall {
   return async function promiseForm(...args: unknown[]): Promise<unknown> {
     if (args[0] instanceof FileHandle) args[0] = args[0].fd;
+    const signal = shape?.signalAt === undefined ? undefined : signalIn(args[shape.signalAt]);
     if (shape?.prepare) args = shape.prepare(args);
+    throwIfAborted(signal);
     if (shape?.streamData && isStreamData(args[1])) {
       args[1] = await collect(args[1], args[2]);
     }
     const result = run(...args);
+    if (signal) {
+      await undefined;
+      throwIfAborted(signal);
+    }
     if (wrap) return wrap(result);
     return shape?.promise ? shape.promise(result, args) : result;
   };
@@ -137,5 +145,8 @@ export function createPromises(core: LayerFs): Record<string, unknown> {
       typeof args[0] === 'number' ? Promise.reject(invalidArgType('path', 'of type string or an instance of Buffer or URL', args[0])) : calls[op](...args);
   }
   promises.watch = (filename: unknown, options?: unknown) => watchAsync(core, filename, options);
+  promises.glob = async function* glob(pattern: unknown, options?: GlobOptions) {
+    yield* globSync(core, pattern, options);
+  };
   return promises;
 }

@@ -1,5 +1,5 @@
 import type { Kind } from '../layer/index.js';
-import type { InodeStat } from '../union/index.js';
+import type { InodeStat, Space } from '../union/index.js';
 import { constants } from './constants.js';
 
 /**
@@ -200,5 +200,30 @@ export class Dirent<Name extends string | Buffer = string> {
   }
   isBlockDevice(): boolean {
     return this.#type === constants.UV_DIRENT_BLOCK;
+  }
+}
+
+/** FUSE_SUPER_MAGIC: what statfs gives on a layerfs mount, so both front ends report one type. */
+const LAYERFS_TYPE = 0x65735546;
+
+/** What statfs answers (Node's StatFs): block and inode counts of the filesystem. */
+export class StatFs<T extends number | bigint = number> {
+  type: T;
+  bsize: T;
+  blocks: T;
+  bfree: T;
+  bavail: T;
+  files: T;
+  ffree: T;
+
+  constructor(space: Space, bigint: boolean) {
+    const value = (n: number) => (bigint ? BigInt(n) : n) as T;
+    this.type = value(LAYERFS_TYPE);
+    this.bsize = value(space.bsize);
+    this.blocks = value(space.blocks);
+    this.bfree = value(space.bfree);
+    this.bavail = value(space.bavail);
+    this.files = value(space.files);
+    this.ffree = value(space.ffree);
   }
 }

@@ -136,6 +136,11 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
       const [, ops, ino] = split(node);
       return ops.write(ino, position, bytes, killPrivileges);
     },
+    statfs(node) {
+      // The containers of one mount share a store: the root answers as the first one opened.
+      const table = node === ROOT ? tables.values().next().value : tables.get(Math.floor(node / SLOT));
+      return table?.view.statfs();
+    },
     fsync(node) {
       if (node === ROOT) return;
       const [, ops, ino] = split(node);

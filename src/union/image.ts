@@ -22,6 +22,7 @@ export class Image {
   private readonly offsets: number[];
   private readonly lowersOf = new Map<number, readonly number[]>();
   private readonly merged = new Map<number, ReadonlyMap<string, number>>();
+  private readonly dirLinks = new Map<number, number>();
 
   constructor(layers: readonly Layer[]) {
     this.layers = layers;
@@ -92,6 +93,22 @@ export class Image {
       return ino;
     }
     return this.children(lowers).get(name);
+  }
+
+  /**
+   * st_nlink of a merged directory, as ext4 counts it: its name, its ".", and each
+   * subdirectory's "..". Counted once per directory (kernel overlayfs answers 1 for a merged one).
+   */
+  dirNlink(lowers: readonly number[]): number {
+    const top = lowers[0];
+    if (top === undefined) return 2;
+    let links = this.dirLinks.get(top);
+    if (links === undefined) {
+      links = 2;
+      for (const ino of this.children(lowers).values()) if (this.inode(ino)?.kind === 'dir') links++;
+      this.dirLinks.set(top, links);
+    }
+    return links;
   }
 
   /** Every visible name of a merged directory with its union number, in name order. */

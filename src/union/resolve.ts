@@ -1,5 +1,6 @@
 import { type Errno, ErrnoError } from '../errno.js';
 import { NAME_MAX, PATH_MAX } from '../layer/index.js';
+import { type Caller, MAY_EXEC, type Owned, permits } from './access.js';
 import { ROOT_INO } from './image.js';
 
 /** The few questions path resolution asks of a view. */
@@ -7,11 +8,14 @@ export interface Resolvable {
   lookup(dir: number, name: string): number | undefined;
   kindOf(ino: number): string;
   readlink(ino: number): string;
+  owned(ino: number): Owned;
 }
 
 export interface ResolveOptions {
   /** Follow a symlink in the last component (stat, open) or not (lstat, unlink). */
   follow: boolean;
+  /** Check search permission on every directory walked for this caller (EACCES); root skips it. */
+  caller?: Caller;
 }
 
 export interface Resolved {
@@ -27,6 +31,15 @@ export interface ParentOptions extends ResolveOptions {
   dot?: Errno;
 }
 
+/**
+ * A name in a directory given by its inode, as FUSE names it: the kernel has walked the path
+ * already, so PATH_MAX limits the path a program gave, never the directory's depth in the view.
+ */
+export interface Place {
+  dir: number;
+  name: string;
+}
+
 export interface ResolvedParent {
   dir: number;
   name: string;
@@ -37,6 +50,11 @@ export interface ResolvedParent {
 
 // Linux's limit on symlinks followed in one resolution (MAXSYMLINKS).
 const MAX_LINKS = 40;
+
+/** ENAMETOOLONG for a name longer than NAME_MAX bytes (Linux counts bytes, not characters). */
+export function checkNameLength(name: string, path?: string): void {
+  if (name.length > NAME_MAX / 3 && Buffer.byteLength(name) > NAME_MAX) throw new ErrnoError('ENAMETOOLONG', { path });
+}
 
 function namesOf(path: string): string[] {
   if (path.includes('\0')) throw new ErrnoError('EINVAL', { path, detail: 'path contains NUL' });
@@ -78,7 +96,8 @@ export function walk(view: Resolvable, path: string, options: ResolveOptions): R
       }
       continue;
     }
-    if (Buffer.byteLength(name) > NAME_MAX) return 'ENAMETOOLONG';
+    if (name.length > NAME_MAX / 3 && Buffer.byteLength(name) > NAME_MAX) return 'ENAMETOOLONG';
+    if (options.caller && options.caller.uid !== 0 && !permits(view.owned(dir), options.caller, MAY_EXEC)) return 'EACCES';
     const child = view.lookup(dir, name);
     if (child === undefined) return 'ENOENT';
     const last = pending.length === 0;
@@ -105,7 +124,8 @@ export function walk(view: Resolvable, path: string, options: ResolveOptions): R
  * a symlink in the last place is followed to where it points, even when its target does not exist
  * yet (as open(O_CREAT) creates a dangling symlink's target).
  */
-export function resolveParent(view: Resolvable, given: string, options: ParentOptions = { follow: false }): ResolvedParent {
+export function resolveParent(view: Resolvable, given: string | Place, options: ParentOptions = { follow: false }): ResolvedParent {
+  if (typeof given !== 'string') return placeParent(view, given, options);
   let path = given;
   for (let links = 0; ; links++) {
     const names = namesOf(path);
@@ -117,9 +137,10 @@ export function resolveParent(view: Resolvable, given: string, options: ParentOp
       resolve(view, path, { follow: true });
       throw new ErrnoError(options.dot ?? 'EINVAL', { path: given });
     }
-    if (Buffer.byteLength(name) > NAME_MAX) throw new ErrnoError('ENAMETOOLONG', { path: given });
-    const parent = resolve(view, `/${names.join('/')}`, { follow: true });
+    checkNameLength(name, given);
+    const parent = resolve(view, `/${names.join('/')}`, { follow: true, caller: options.caller });
     if (view.kindOf(parent.ino) !== 'dir') throw new ErrnoError('ENOTDIR', { path: given });
+    if (options.caller && options.caller.uid !== 0 && !permits(view.owned(parent.ino), options.caller, MAY_EXEC)) throw new ErrnoError('EACCES', { path: given });
     const resolved = { dir: parent.ino, name, ancestors: [...parent.ancestors, parent.ino], trailingSlash: path.endsWith('/') };
     if (!options.follow) return resolved;
     const child = view.lookup(parent.ino, name);
@@ -128,4 +149,14 @@ export function resolveParent(view: Resolvable, given: string, options: ParentOp
     const target = view.readlink(child);
     path = target.startsWith('/') ? target : `/${names.join('/')}/${target}`;
   }
+}
+
+/** A Place as resolveParent answers it: its directory must be one, its name a name. */
+function placeParent(view: Resolvable, { dir, name }: Place, options: ParentOptions): ResolvedParent {
+  if (view.kindOf(dir) !== 'dir') throw new ErrnoError('ENOTDIR');
+  if (name === '.' || name === '..') throw new ErrnoError(options.dot ?? 'EINVAL');
+  if (name === '' || name.includes('/')) throw new ErrnoError('EINVAL');
+  checkNameLength(name);
+  // The kernel checked what a rename may not do to the directories above (a loop).
+  return { dir, name, ancestors: [], trailingSlash: false };
 }

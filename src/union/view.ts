@@ -1,5 +1,5 @@
 import { type Errno, ErrnoError } from '../errno.js';
-import { type Inode, type Kind, TYPE_BITS, WHITEOUT } from '../layer/index.js';
+import { type Inode, type Kind, PATH_MAX, TYPE_BITS, WHITEOUT } from '../layer/index.js';
 import { type BlobStore, DEFAULT_CHUNK_SIZE } from '../store/index.js';
 import { nowNs } from './clock.js';
 import { CowMap } from './cow-map.js';
@@ -13,7 +13,9 @@ import {
   writeFileData,
 } from './file-data.js';
 import { type Image, ROOT_INO } from './image.js';
-import { type ResolveOptions, type ResolvedParent, resolve, resolveParent, walk } from './resolve.js';
+import { type Place, type ResolveOptions, type ResolvedParent, resolve, resolveParent, walk } from './resolve.js';
+import { type Caller, type Owned, ROOT } from './access.js';
+import { type Space, spaceOf } from './space.js';
 import type { DirEntryInfo, InodeStat } from './stat.js';
 import { type UpperDir, type UpperInode, type UpperMeta, cloneUpperInode } from './upper.js';
 
@@ -31,6 +33,11 @@ export interface UpperState {
 }
 
 type AnyInode = UpperInode | Inode;
+
+const DAY_NS = 86_400n * 1_000_000_000n;
+const S_ISUID = 0o4000;
+const S_ISGID = 0o2000;
+const S_IXGRP = 0o010;
 
 /** What changed: an inode (its attributes or data), or what a name in a directory stands for. */
 export type ViewChange = { ino: number; dir?: undefined; name?: undefined } | { ino?: undefined; dir: number; name: string };
@@ -54,6 +61,12 @@ export class UnionView {
   private changes = 0;
   private readonly openCounts = new Map<number, number>();
   private readonly dirtyFiles = new Set<number>();
+  /**
+   * Access times moved by reads (relatime), kept beside the inodes so a read never copies up; a
+   * change folds its inode's entry into the upper copy. Neither saved nor forked: an access time
+   * is not worth a write (kernel overlayfs moves it on the lower file, out of the container).
+   */
+  private accessed: Map<number, bigint> | undefined;
   /** Inodes changed since the last takeChanged(): what an incremental save writes. Made on the first change. */
   private changedInodes: Set<number> | undefined;
   /** Made by the first observe(): a container nobody watches costs no Set. */
@@ -109,6 +122,11 @@ export class UnionView {
     return this.inode(ino).kind;
   }
 
+  /** The kind, mode and owner of an inode: what permission checks look at. */
+  owned(ino: number): Owned {
+    return this.inode(ino);
+  }
+
   /** The inode a name stands for in a directory, or undefined. */
   lookup(dir: number, name: string): number | undefined {
     const inode = this.inode(dir);
@@ -147,6 +165,7 @@ export class UnionView {
   /** The merged listing of a directory: name, inode and kind, in name order. */
   readdir(dir: number): DirEntryInfo[] {
     const names = this.children(dir);
+    this.touchAtime(dir, this.inode(dir));
     return [...names].map(([name, ino]) => ({ name, ino, kind: this.kindOf(ino) }));
   }
 
@@ -174,8 +193,7 @@ export class UnionView {
     let size = 0;
     let blocks = 0;
     if (inode.kind === 'file') {
-      const data = 'data' in inode ? inode.data : fileDataFrom(inode.content, ino);
-      size = data.size;
+      size = 'data' in inode ? inode.data.size : inode.content.size;
       blocks = Math.ceil(size / 512);
     } else if (inode.kind === 'symlink') {
       size = Buffer.byteLength(inode.target);
@@ -187,16 +205,29 @@ export class UnionView {
       ino,
       kind: inode.kind,
       mode: TYPE_BITS[inode.kind] | inode.mode,
-      nlink: upper ? upper.nlink : inode.kind === 'dir' ? 2 : this.image.nlink(ino),
+      nlink: upper ? upper.nlink : inode.kind === 'dir' ? this.image.dirNlink(this.image.lowers(ino)) : this.image.nlink(ino),
       uid: inode.uid,
       gid: inode.gid,
       rdev: 'rdev' in inode ? inode.rdev : 0,
       size,
       blocks,
-      atime: inode.atime,
+      atime: this.accessed?.get(ino) ?? inode.atime,
       mtime: inode.mtime,
       ctime: inode.ctime,
     };
+  }
+
+  /** relatime: a read moves an atime not newer than mtime or ctime, or a day old. */
+  private touchAtime(ino: number, inode: AnyInode): void {
+    if (this.readOnly) return;
+    const atime = this.accessed?.get(ino) ?? inode.atime;
+    if (atime > inode.mtime && atime > inode.ctime && nowNs() - atime < DAY_NS) return;
+    (this.accessed ??= new Map()).set(ino, nowNs());
+  }
+
+  /** statfs(2): the space where the view's blobs live and the inode numbers it has left. */
+  statfs(): Space {
+    return spaceOf(this.store, this.nextIno - 1);
   }
 
   xattrs(ino: number): ReadonlyMap<string, Uint8Array> {
@@ -209,6 +240,7 @@ export class UnionView {
     if (inode.kind === 'dir') throw new ErrnoError('EISDIR');
     if (inode.kind !== 'file') throw new ErrnoError('EINVAL');
     const data = 'data' in inode ? inode.data : fileDataFrom(inode.content, ino);
+    this.touchAtime(ino, inode);
     return readFileData(this.store, data, position, length, target, targetOffset);
   }
 
@@ -233,12 +265,18 @@ export class UnionView {
     this.changes++;
     this.noteChanged(ino);
     if (this.observers?.size) this.report({ ino });
-    const owned = this.upper.getOwn(ino);
-    if (owned) return owned;
-    const shared = this.upper.get(ino);
-    const copy = shared ? cloneUpperInode(shared) : this.copyUp(ino);
-    this.upper.set(ino, copy);
-    return copy;
+    let owned = this.upper.getOwn(ino);
+    if (!owned) {
+      const shared = this.upper.get(ino);
+      owned = shared ? cloneUpperInode(shared) : this.copyUp(ino);
+      this.upper.set(ino, owned);
+    }
+    const atime = this.accessed?.get(ino);
+    if (atime !== undefined) {
+      owned.atime = atime;
+      this.accessed!.delete(ino);
+    }
+    return owned;
   }
 
   private noteChanged(ino: number): void {
@@ -255,19 +293,23 @@ export class UnionView {
   private copyUp(ino: number): UpperInode {
     const lower = this.image.inode(ino);
     if (!lower) throw new ErrnoError('ENOENT', { detail: `no inode ${ino}` });
-    const meta = { ...lower, xattrs: new Map(lower.xattrs), nlink: lower.kind === 'dir' ? 2 : this.image.nlink(ino) };
+    const nlink = lower.kind === 'dir' ? this.image.dirNlink(this.image.lowers(ino)) : this.image.nlink(ino);
+    // Field by field, not a spread of the lower inode: a copy-up is on the path of every first
+    // write, and the lower inode's own fields (content, children) have no place in the upper one.
+    const { mode, uid, gid, atime, mtime, ctime } = lower;
+    const xattrs = lower.xattrs.size === 0 ? new Map<string, Uint8Array>() : new Map(lower.xattrs);
     switch (lower.kind) {
       case 'file':
-        return { ...meta, kind: 'file', data: fileDataFrom(lower.content, ino) };
+        return { kind: 'file', mode, uid, gid, atime, mtime, ctime, xattrs, nlink, data: fileDataFrom(lower.content, ino) };
       case 'dir':
-        return { ...meta, kind: 'dir', lowers: this.image.lowers(ino), opaque: false, entries: new Map() };
+        return { kind: 'dir', mode, uid, gid, atime, mtime, ctime, xattrs, nlink, lowers: this.image.lowers(ino), opaque: false, entries: new Map() };
       case 'symlink':
-        return { ...meta, kind: 'symlink', target: lower.target };
+        return { kind: 'symlink', mode, uid, gid, atime, mtime, ctime, xattrs, nlink, target: lower.target };
       case 'chardev':
       case 'blockdev':
-        return { ...meta, kind: lower.kind, rdev: lower.rdev };
+        return { kind: lower.kind, mode, uid, gid, atime, mtime, ctime, xattrs, nlink, rdev: lower.rdev };
       default:
-        return { ...meta, kind: lower.kind, rdev: 0 };
+        return { kind: lower.kind, mode, uid, gid, atime, mtime, ctime, xattrs, nlink, rdev: 0 };
     }
   }
 
@@ -289,49 +331,65 @@ export class UnionView {
    * Linux asks for write access to the mount after it finds the parent directory and before it
    * looks at the name: on a read-only view a missing name or a full directory is still EROFS.
    */
-  private parentForChange(path: string, dot: Errno, follow = false): ResolvedParent {
+  private parentForChange(path: string | Place, dot: Errno, follow = false): ResolvedParent {
     const parent = resolveParent(this, path, { follow, dot });
-    if (this.readOnly) throw new ErrnoError('EROFS', { path });
+    // A directory removed while the kernel still holds it takes no new names (ENOENT, as Linux).
+    if (typeof path !== 'string' && this.upper.get(parent.dir)?.nlink === 0) throw new ErrnoError('ENOENT');
+    if (this.readOnly) throw new ErrnoError('EROFS', { path: label(path) });
     return parent;
   }
 
-  /** Makes a new inode under a name that must not exist yet (EEXIST). */
-  private createAt(path: string, make: (time: bigint, parent: UpperDir, name: string) => UpperInode, follow = false): number {
+  /**
+   * Makes a new inode under a name that must not exist yet (EEXIST), owned by `owner`: its group,
+   * and for a directory the setgid bit too, come from a setgid parent (inode_init_owner).
+   */
+  private createAt(path: string | Place, make: (time: bigint, parent: UpperDir, name: string) => UpperInode, owner: Caller, follow = false): number {
     const { dir, name, trailingSlash } = this.parentForChange(path, follow ? 'EISDIR' : 'EEXIST', follow);
     const exists = this.lookup(dir, name) !== undefined;
-    if (exists) throw new ErrnoError('EEXIST', { path });
+    if (exists) throw new ErrnoError('EEXIST', { path: label(path) });
     // Only a directory can be named with a trailing slash (open(O_CREAT) of "x/" is EISDIR).
-    if (trailingSlash && follow) throw new ErrnoError('EISDIR', { path });
+    if (trailingSlash && follow) throw new ErrnoError('EISDIR', { path: label(path) });
     const parent = this.ownDir(dir);
     const ino = this.nextIno++;
-    this.upper.set(ino, make(nowNs(), parent, name));
+    const made = make(nowNs(), parent, name);
+    made.uid = owner.uid;
+    made.gid = parent.mode & S_ISGID ? parent.gid : owner.gid;
+    if (parent.mode & S_ISGID && made.kind === 'dir') made.mode |= S_ISGID;
+    this.upper.set(ino, made);
     this.noteChanged(ino);
     parent.entries.set(name, ino);
+    if (made.kind === 'dir') parent.nlink++;
     if (this.observers?.size) this.report({ dir, name });
     this.touch(parent);
     return ino;
   }
 
-  mkdir(path: string, mode = 0o777): number {
-    return this.createAt(path, (time, parent, name) => {
-      // A directory made where a lower one was deleted must not show the old one's contents.
-      const opaque = this.image.lookup(parent.lowers, name) !== undefined;
-      return { kind: 'dir', ...this.newMeta(mode, time), nlink: 2, lowers: [], opaque, entries: new Map() };
-    });
+  mkdir(path: string | Place, mode = 0o777, owner = ROOT): number {
+    return this.createAt(
+      path,
+      (time, parent, name) => {
+        // A directory made where a lower one was deleted must not show the old one's contents.
+        const opaque = this.image.lookup(parent.lowers, name) !== undefined;
+        return { kind: 'dir', ...this.newMeta(mode, time), nlink: 2, lowers: [], opaque, entries: new Map() };
+      },
+      owner,
+    );
   }
 
   /** Creates an empty regular file (EEXIST if the name exists; a dangling symlink is followed). */
-  createFile(path: string, mode = 0o666): number {
-    return this.createAt(path, (time) => ({ kind: 'file', ...this.newMeta(mode, time), nlink: 1, data: newFileData(this.chunkSize) }), true);
+  createFile(path: string | Place, mode = 0o666, owner = ROOT): number {
+    return this.createAt(path, (time) => ({ kind: 'file', ...this.newMeta(mode, time), nlink: 1, data: newFileData(this.chunkSize) }), owner, true);
   }
 
-  symlink(target: string, path: string): number {
-    if (target.includes('\0')) throw new ErrnoError('EINVAL', { path });
-    return this.createAt(path, (time) => ({ kind: 'symlink', ...this.newMeta(0o777, time), nlink: 1, target }));
+  symlink(target: string, path: string | Place, owner = ROOT): number {
+    if (target.includes('\0')) throw new ErrnoError('EINVAL', { path: label(path) });
+    // symlink(2) takes the target as a path: PATH_MAX bytes with its NUL at most.
+    if (Buffer.byteLength(target) >= PATH_MAX) throw new ErrnoError('ENAMETOOLONG', { path: label(path) });
+    return this.createAt(path, (time) => ({ kind: 'symlink', ...this.newMeta(0o777, time), nlink: 1, target }), owner);
   }
 
-  mknod(path: string, kind: 'chardev' | 'blockdev' | 'fifo' | 'socket', mode: number, rdev = 0): number {
-    return this.createAt(path, (time) => ({ kind, ...this.newMeta(mode, time), nlink: 1, rdev }));
+  mknod(path: string | Place, kind: 'chardev' | 'blockdev' | 'fifo' | 'socket', mode: number, rdev = 0, owner = ROOT): number {
+    return this.createAt(path, (time) => ({ kind, ...this.newMeta(mode, time), nlink: 1, rdev }), owner);
   }
 
   link(existingPath: string, newPath: string): number {
@@ -341,11 +399,12 @@ export class UnionView {
   }
 
   /** A new name for an inode (FUSE names the inode, not a path to it). */
-  linkInode(ino: number, newPath: string, existingPath?: string): number {
+  linkInode(ino: number, newPath: string | Place, existingPath?: string): number {
+    const dest = label(newPath);
     this.inode(ino);
     const { dir, name } = this.parentForChange(newPath, 'EEXIST');
-    if (this.lookup(dir, name) !== undefined) throw new ErrnoError('EEXIST', { path: existingPath, dest: newPath });
-    if (this.kindOf(ino) === 'dir') throw new ErrnoError('EPERM', { path: existingPath, dest: newPath });
+    if (this.lookup(dir, name) !== undefined) throw new ErrnoError('EEXIST', { path: existingPath, dest });
+    if (this.kindOf(ino) === 'dir') throw new ErrnoError('EPERM', { path: existingPath, dest });
     const inode = this.own(ino);
     inode.nlink++;
     this.touch(inode, false);
@@ -382,36 +441,39 @@ export class UnionView {
       this.noteChanged(ino);
       this.upper.delete(ino);
       this.dirtyFiles.delete(ino);
+      this.accessed?.delete(ino);
     }
   }
 
-  unlink(path: string): void {
+  unlink(path: string | Place): void {
     const { dir, name } = this.parentForChange(path, 'EISDIR');
     const ino = this.lookup(dir, name);
-    if (ino === undefined) throw new ErrnoError('ENOENT', { path });
-    if (this.kindOf(ino) === 'dir') throw new ErrnoError('EISDIR', { path });
+    if (ino === undefined) throw new ErrnoError('ENOENT', { path: label(path) });
+    if (this.kindOf(ino) === 'dir') throw new ErrnoError('EISDIR', { path: label(path) });
     this.removeName(dir, name);
     this.dropLink(ino);
   }
 
-  rmdir(path: string): void {
-    const { dir, name } = this.parentForChange(path, /\/\.\.\/*$/.test(path) ? 'ENOTEMPTY' : 'EINVAL');
+  rmdir(path: string | Place): void {
+    const dotdot = typeof path === 'string' ? /\/\.\.\/*$/.test(path) : path.name === '..';
+    const { dir, name } = this.parentForChange(path, dotdot ? 'ENOTEMPTY' : 'EINVAL');
     const ino = this.lookup(dir, name);
-    if (ino === undefined) throw new ErrnoError('ENOENT', { path });
-    if (this.kindOf(ino) !== 'dir') throw new ErrnoError('ENOTDIR', { path });
-    if (!this.isEmptyDir(ino)) throw new ErrnoError('ENOTEMPTY', { path });
+    if (ino === undefined) throw new ErrnoError('ENOENT', { path: label(path) });
+    if (this.kindOf(ino) !== 'dir') throw new ErrnoError('ENOTDIR', { path: label(path) });
+    if (!this.isEmptyDir(ino)) throw new ErrnoError('ENOTEMPTY', { path: label(path) });
     this.removeName(dir, name);
     this.dropLink(ino);
+    this.ownDir(dir).nlink--;
   }
 
   /**
    * POSIX rename, for files and directories from any layer: two directory entries change and
    * nothing is copied (overlayfs without redirect_dir answers EXDEV for lower directories).
    */
-  rename(from: string, to: string): void {
+  rename(from: string | Place, to: string | Place): void {
     const source = resolveParent(this, from, { follow: false, dot: 'EBUSY' });
     const target = this.parentForChange(to, 'EBUSY');
-    const fail = (code: Errno) => new ErrnoError(code, { path: from, dest: to });
+    const fail = (code: Errno) => new ErrnoError(code, { path: label(from), dest: label(to) });
     const ino = this.lookup(source.dir, source.name);
     if (ino === undefined) throw fail('ENOENT');
     const isDir = this.kindOf(ino) === 'dir';
@@ -435,6 +497,11 @@ export class UnionView {
     parent.entries.set(target.name, ino);
     if (this.observers?.size) this.report({ dir: target.dir, name: target.name });
     this.touch(parent);
+    // A directory's ".." moves with it; a directory it replaced took its parent's link with it.
+    if (isDir && source.dir !== target.dir) {
+      this.ownDir(source.dir).nlink--;
+      if (replaced === undefined) parent.nlink++;
+    } else if (isDir && replaced !== undefined) parent.nlink--;
   }
 
   // ---- inode changes ---------------------------------------------------------------------------
@@ -486,11 +553,16 @@ export class UnionView {
     this.touch(inode, false);
   }
 
-  chown(ino: number, uid: number, gid: number): void {
+  /**
+   * chown(2): -1 leaves an id unchanged. Like Linux, even for root, it drops a non-directory's
+   * set-user-ID bit, and its set-group-ID bit when group execute makes it a set-id program;
+   * `keepSetIds` is for giving a new inode its owner, which must keep the mode it was made with.
+   */
+  chown(ino: number, uid: number, gid: number, options: { keepSetIds?: boolean } = {}): void {
     const inode = this.own(ino);
-    // -1 leaves an id unchanged, as chown(2) does.
     if (uid !== -1) inode.uid = uid;
     if (gid !== -1) inode.gid = gid;
+    if (inode.kind !== 'dir' && !options.keepSetIds) inode.mode &= ~(S_ISUID | (inode.mode & S_IXGRP ? S_ISGID : 0));
     this.touch(inode, false);
   }
 
@@ -547,4 +619,9 @@ export class UnionView {
   flush(): void {
     for (const ino of [...this.dirtyFiles]) this.flushInode(ino);
   }
+}
+
+/** The path to name in an error: a Place (FUSE's directory and name) has none. */
+function label(path: string | Place): string | undefined {
+  return typeof path === 'string' ? path : undefined;
 }

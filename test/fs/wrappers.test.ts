@@ -162,3 +162,38 @@ describe('the fs object', () => {
     expect(thrown(() => other.fstatSync(fd + 10)).code).toBe('EBADF');
   });
 });
+
+describe('the fs object', () => {
+  it('binds its functions on first use: destructured, replaced, and its own per fs', () => {
+    const { fs, container } = setup();
+    const { readFileSync, existsSync } = fs;
+    expect(readFileSync('/etc/hosts', 'utf8')).toBe(fs.readFileSync('/etc/hosts', 'utf8'));
+    expect(existsSync('/etc')).toBe(true);
+    const other = createFsOver(container);
+    expect(other.readFileSync).not.toBe(fs.readFileSync);
+    const spy = () => Buffer.from('spied');
+    (fs as { readFileSync: unknown }).readFileSync = spy;
+    expect(fs.readFileSync).toBe(spy);
+    expect(other.readFileSync('/etc/hosts', 'utf8')).not.toBe('spied');
+    expect(fs.realpathSync.native('/etc/../etc')).toBe('/etc');
+    expect(Object.keys(fs)).toContain('core');
+  });
+});
+
+describe('an fs created for a user', () => {
+  it('owns what it makes and needs search permission to chdir', () => {
+    const { container } = setup();
+    const root = createFsOver(container);
+    root.mkdirSync('/private', 0o700);
+    const user = createFsOver(container, { uid: 1000, gid: 100, groups: [50] });
+    expect(user.core.caller).toEqual({ uid: 1000, gid: 100, groups: [50] });
+    expect(thrown(() => user.chdir('/private')).code).toBe('EACCES');
+    root.chmodSync('/private', 0o777);
+    user.chdir('/private');
+    user.writeFileSync('mine', '');
+    expect([root.statSync('/private/mine').uid, root.statSync('/private/mine').gid]).toEqual([1000, 100]);
+    // A supplementary group counts as the user's own: chown to it is allowed.
+    user.chownSync('mine', -1, 50);
+    expect(root.statSync('/private/mine').gid).toBe(50);
+  });
+});

@@ -1,3 +1,4 @@
+import type { Space } from '../../union/index.js';
 import type { Listing } from './listing.js';
 import type { Attr } from './protocol.js';
 
@@ -68,6 +69,8 @@ export interface NodeOps {
   listxattr(node: number): string[];
   setxattr(node: number, name: string, value: Uint8Array, flags: number): void;
   removexattr(node: number, name: string): void;
+  /** statfs(2) of the filesystem holding `node` (undefined: it cannot tell, made-up sizes go out). */
+  statfs?(node: number): Space | undefined;
   /** Whether the inode exists (permissions are the kernel's: default_permissions). */
   access(node: number): void;
   /** Calls `listener` after every change, whoever made it; returns the function that stops it. */

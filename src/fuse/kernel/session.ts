@@ -56,7 +56,7 @@ export interface SessionOptions {
 }
 
 /** A union has no fixed capacity: it reports a large, mostly free volume so programs write. */
-const STATFS = { blocks: 2 ** 31, bfree: 2 ** 30, bavail: 2 ** 30, files: 2 ** 31, ffree: 2 ** 30, bsize: 4096, namelen: 255, frsize: 4096 };
+const STATFS = { blocks: 2 ** 31, bfree: 2 ** 30, bavail: 2 ** 30, files: 2 ** 31, ffree: 2 ** 30, bsize: 4096, namelen: 255 };
 
 const EAGAIN = 11;
 const EINTR = 4;
@@ -417,7 +417,7 @@ export class Session {
         ops.fsync(node);
         return this.reply(0);
       case Op.STATFS:
-        return this.statfs();
+        return this.statfs(node);
       case Op.SETXATTR: {
         const size = args.getUint32(at, true);
         const [name, value] = this.string(at + 8);
@@ -521,18 +521,20 @@ export class Session {
     if (this.reply(used)) for (const ino of named) this.retain(ino);
   }
 
-  private statfs(): void {
+  private statfs(node: number): void {
     const { out } = this;
     const at = OUT_HEADER;
+    // The filesystem's own answer where it has one; made-up sizes only where it has none.
+    const space = this.ops.statfs?.(node) ?? STATFS;
     this.output.fill(0, at, at + STATFS_OUT);
-    setU64(out, at, STATFS.blocks);
-    setU64(out, at + 8, STATFS.bfree);
-    setU64(out, at + 16, STATFS.bavail);
-    setU64(out, at + 24, STATFS.files);
-    setU64(out, at + 32, STATFS.ffree);
-    out.setUint32(at + 40, STATFS.bsize, true);
-    out.setUint32(at + 44, STATFS.namelen, true);
-    out.setUint32(at + 48, STATFS.frsize, true);
+    setU64(out, at, space.blocks);
+    setU64(out, at + 8, space.bfree);
+    setU64(out, at + 16, space.bavail);
+    setU64(out, at + 24, space.files);
+    setU64(out, at + 32, space.ffree);
+    out.setUint32(at + 40, space.bsize, true);
+    out.setUint32(at + 44, space.namelen, true);
+    out.setUint32(at + 48, space.bsize, true); // frsize
     this.reply(STATFS_OUT);
   }
 }

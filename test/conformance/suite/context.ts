@@ -5,6 +5,8 @@ import type { Feature, FsLike, Handle, Target } from '../targets/index.js';
 export interface Ctx {
   readonly target: Target;
   readonly fs: FsLike;
+  /** Root's fs over the same tree (user targets only): prepares what the user then meets. */
+  readonly admin: FsLike;
   /** A fixture path on the target: '/dir/a.txt' -> '<root>/dir/a.txt'. */
   p(path: string): string;
   /** `it`, or `it.skip` / `it.todo` when the target lacks the feature. */
@@ -24,6 +26,10 @@ export function context(target: Target): Ctx {
     target,
     get fs() {
       return handle!.fs;
+    },
+    get admin() {
+      if (!handle?.admin) throw new Error(`${target.name} has no admin fs`);
+      return handle.admin;
     },
     p: (path) => handle!.root + path,
     test(feature) {
@@ -65,6 +71,7 @@ const ERRNO: Record<string, [number, string]> = {
   EISDIR: [21, 'illegal operation on a directory'],
   EINVAL: [22, 'invalid argument'],
   ENOTEMPTY: [39, 'directory not empty'],
+  ENAMETOOLONG: [36, 'name too long'],
   ELOOP: [40, 'too many symbolic links encountered'],
   ENODATA: [61, 'no data available'],
 };

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fuseDevice } from '../../../src/fuse/kernel/native.js';
 import { fuseUnavailable } from '../../fuse/daemon.js';
+import { USER, nodeFsAsUser, userUnavailable } from './as-user.js';
 import type { FsLike, Target } from './target.js';
 
 let daemon: Promise<{ child: ChildProcess; mountpoint: string }> | undefined;
@@ -13,6 +14,8 @@ let tests = 0;
 function start(): Promise<{ child: ChildProcess; mountpoint: string }> {
   daemon ??= new Promise((resolve, reject) => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-conformance-fuse-'));
+    // Other users reach the mount too (the permission tests act as one).
+    fs.chmodSync(root, 0o755);
     const mountpoint = path.join(root, 'mnt');
     fs.mkdirSync(mountpoint);
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fuse-serve.ts'), mountpoint], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -34,10 +37,24 @@ export const fuse: Target = {
   // Extended attributes are tested through the mount with real programs (test/fuse); this suite
   // reaches them through the in-memory fs's extra API, which node:fs has not.
   // fuse-native, the fallback where layerfs's addon is not built, carries milliseconds.
-  lacks: { lchmod: 'skip', watch: 'skip', xattr: 'skip', ...(fuseDevice() instanceof Error ? { subMillisecondTimes: 'skip' as const } : {}) },
+  lacks: { lchmod: 'skip', watch: 'skip', xattr: 'skip', ...('globSync' in fs ? {} : { glob: 'skip' as const }), ...(fuseDevice() instanceof Error ? { subMillisecondTimes: 'skip' as const } : {}) },
   unavailable: fuseUnavailable,
   setup: async () => {
     const { mountpoint } = await start();
     return { fs: fs as FsLike, root: path.join(mountpoint, `t${++tests}`), cleanup: () => {} };
+  },
+};
+
+/** The mount used by an ordinary user (node:fs in a child with its uid): the kernel checks permissions. */
+export const fuseAsUser: Target = {
+  name: `fuse as uid ${USER.uid}`,
+  // FUSE's HANDLE_KILLPRIV_V2 asks the daemon to kill setgid on a write only with group execute
+  // (the protocol's documented rule), and a WRITE does not carry the writer's groups.
+  lacks: { sgidOutsideGroup: 'todo' },
+  unavailable: () => fuseUnavailable() ?? userUnavailable(),
+  setup: async () => {
+    const handle = await fuse.setup();
+    const user = nodeFsAsUser();
+    return { ...handle, fs: user.fs, admin: fs as FsLike, cleanup: () => user.stop() };
   },
 };

@@ -1,6 +1,6 @@
-import { fuse } from './fuse.js';
-import { memory, memoryLayered } from './memory.js';
-import { node } from './node.js';
+import { fuse, fuseAsUser } from './fuse.js';
+import { memory, memoryAsUser, memoryLayered } from './memory.js';
+import { node, nodeAsUser } from './node.js';
 import type { Target } from './target.js';
 
 /**
@@ -9,5 +9,8 @@ import type { Target } from './target.js';
  * lacks goes in `lacks`, and a target that cannot run here says why in `unavailable()`.
  */
 export const targets: Target[] = [node, memory, memoryLayered, fuse];
+
+/** The same front ends used by an ordinary user, each with root's fs beside it (`admin`). */
+export const userTargets: Target[] = [nodeAsUser, memoryAsUser, fuseAsUser];
 
 export type { Feature, FsLike, Handle, Target } from './target.js';

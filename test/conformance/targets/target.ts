@@ -14,7 +14,15 @@ export type Feature =
   /** chown to another user (needs root on a real filesystem). */
   | 'chown'
   /** Times finer than a millisecond (fuse-native carries milliseconds). */
-  | 'subMillisecondTimes';
+  | 'subMillisecondTimes'
+  /** atime moved by reads and listings (relatime). */
+  | 'atimeOnRead'
+  /** Directories report ext4's size: one 4 KiB block (tmpfs reports 20 bytes per entry). */
+  | 'ext4DirSize'
+  /** fs.glob and fs.globSync (Node 22's). */
+  | 'glob'
+  /** A write by a user outside a file's group drops its setgid bit without group execute too. */
+  | 'sgidOutsideGroup';
 
 export interface Target {
   name: string;
@@ -28,6 +36,8 @@ export interface Target {
 
 export interface Handle {
   fs: FsLike;
+  /** Root's fs over the same tree, where `fs` acts as an ordinary user (permission tests). */
+  admin?: FsLike;
   /** Prefix that turns a fixture path ('/dir/a.txt') into the target's path ('' in memory). */
   root: string;
   cleanup(): Promise<void> | void;
