@@ -155,7 +155,7 @@ export class LayerFs extends XattrFs {
       throw edge(error, 'lstat', p);
     }
     // realpathIn stamps its own errors (lstat of the part walked, stat of a link), as Node's do.
-    return encodeName(realpathIn(this.view, full), encoding);
+    return encodeName(realpathIn(this.view, full, this.checked), encoding);
   }
 
   // ---- names -------------------------------------------------------------------------------------
@@ -382,7 +382,7 @@ export class LayerFs extends XattrFs {
       const ino = this.inoOf(p);
       if (this.view.kindOf(ino) !== 'dir') throw new ErrnoError('ENOTDIR');
       this.checkInode(ino, access.MAY_EXEC);
-      this.cwdPath = realpathIn(this.view, this.abs(p));
+      this.cwdPath = realpathIn(this.view, this.abs(p), this.checked);
     } catch (error) {
       throw edge(error, 'chdir', p);
     }

@@ -31,6 +31,7 @@ export function permissions(ctx: Ctx): void {
       expectErrno(caught(() => fs.readFileSync(p('/secret/x'))), { code: 'EACCES', syscall: 'open', path: p('/secret/x') });
       expectErrno(caught(() => fs.readdirSync(p('/secret'))), { code: 'EACCES', syscall: 'scandir', path: p('/secret') });
       expect(fs.existsSync(p('/secret/x'))).toBe(false);
+      expectErrno(caught(() => fs.realpathSync(p('/secret/x'))), { code: 'EACCES', syscall: 'lstat', path: p('/secret/x') });
       expect(fs.statSync(p('/secret')).isDirectory()).toBe(true);
       expectErrno(caught(() => fs.openSync(p('/file.txt'), 'r+')), { code: 'EACCES', syscall: 'open', path: p('/file.txt') });
       expectErrno(caught(() => fs.writeFileSync(p('/file.txt'), 'x')), { code: 'EACCES', syscall: 'open', path: p('/file.txt') });
