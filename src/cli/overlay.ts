@@ -178,7 +178,9 @@ async function serve(parsed: OverlayArgs, log: (line: string) => void): Promise<
   let mount: FuseMount;
   try {
     mount = await mountContainer(view, parsed.mountpoint, {
-      allowOther: parsed.allowOther,
+      // As fuse-overlayfs does for root: a container's non-root users must get in too; the
+      // kernel still checks every permission (default_permissions).
+      allowOther: parsed.allowOther || process.getuid?.() === 0,
       debug: parsed.debug,
       backend: 'kernel',
       onError: (error, op, at) => log(`layerfs overlay: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { isErrno } from '../errno.js';
+import { type ErrnoError, isErrno } from '../errno.js';
 import { MemoryBlobStore } from '../store/index.js';
 import { Image, UnionView } from '../union/index.js';
 import { type DirLayer, type ScanOptions, scanDirLayer } from './dir-layer.js';
@@ -92,7 +92,7 @@ function checkUpper(upperdir: string, workdir: string, privileged: boolean): voi
     removeXattr(probe, name);
   } catch (error) {
     if (!isErrno(error, 'ENOTSUP') && !isErrno(error, 'EPERM')) throw error;
-    throw new OverlayError(`upperdir ${upperdir} is on a filesystem without extended attributes (${overlayXattr('opaque', privileged)}: ${(error as Error).message}); an overlay upper layer keeps opaque directories and redirects in them`);
+    throw new OverlayError(`upperdir ${upperdir} is on a filesystem without extended attributes (setting ${overlayXattr('opaque', privileged)} failed with ${(error as ErrnoError).code}); an overlay upper layer keeps opaque directories and redirects in them`);
   } finally {
     fs.rmSync(probe, { force: true });
   }
