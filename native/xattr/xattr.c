@@ -92,9 +92,11 @@ static napi_value set_xattr(napi_env env, napi_callback_info info) {
   void *data;
   size_t length;
   int32_t flags;
+  napi_typedarray_type type;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (get_string(env, argv[0], path, sizeof path) || get_string(env, argv[1], name, sizeof name)) return number(env, -ENAMETOOLONG);
-  CHECK(napi_get_buffer_info(env, argv[2], &data, &length));
+  /* A view's own bytes (its offset applied): the value may be a slice of a larger buffer. */
+  CHECK(napi_get_typedarray_info(env, argv[2], &type, &length, &data, NULL, NULL));
   CHECK(napi_get_value_int32(env, argv[3], &flags));
   return number(env, lsetxattr(path, name, data, length, flags) < 0 ? -errno : 0);
 }

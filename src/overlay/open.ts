@@ -108,23 +108,27 @@ function scanOrFail(dir: string, option: string, options: ScanOptions): DirLayer
 
 /**
  * A whiteout hides a name of a layer below; one that hides nothing means the layers are not the
- * stack they were made in (a missing or reordered lowerdir), so the tree would be wrong.
+ * stack they were made in (a missing or reordered lowerdir), so the tree would be wrong. The name
+ * is looked for where the whiteout's directory continues below, redirects followed.
  */
 function checkWhiteouts(lowers: readonly DirLayer[]): void {
   const bottomFirst = [...lowers].reverse();
-  for (let index = 1; index < bottomFirst.length; index++) {
+  for (let index = 0; index < bottomFirst.length; index++) {
     const layer = bottomFirst[index]!;
     if (layer.whiteouts.length === 0) continue;
-    const below = bottomFirst.slice(0, index);
-    const view = new UnionView(new Image(below.map((dir) => dir.layer), { redirect: (at, ino) => below[at]!.redirects.get(ino) }), new MemoryBlobStore(), { readOnly: true });
+    const upTo = bottomFirst.slice(0, index + 1);
+    const image = new Image(upTo.map((dir) => dir.layer), { redirect: (at, ino) => upTo[at]!.redirects.get(ino) });
+    const view = new UnionView(image, new MemoryBlobStore(), { readOnly: true });
     for (const path of layer.whiteouts) {
-      if (!view.exists(path, { follow: false })) {
-        throw new OverlayError(`lowerdir ${layer.root} has a whiteout for ${path}, which no lower directory below it holds: are the lowerdirs complete and in order (top first)?`);
+      const parent = view.find(nodePath.posix.dirname(path), { follow: false });
+      const below = typeof parent === 'number' ? image.lowers(parent).filter((part) => image.origin(part)!.layer < index) : [];
+      if (image.lookup(below, nodePath.posix.basename(path)) === undefined) {
+        throw new OverlayError(
+          index === 0
+            ? `lowerdir ${layer.root} is the bottom layer but has a whiteout for ${path}, which hides nothing: is a lower directory missing?`
+            : `lowerdir ${layer.root} has a whiteout for ${path}, which no lower directory below it holds: are the lowerdirs complete and in order (top first)?`,
+        );
       }
     }
-  }
-  const bottom = bottomFirst[0];
-  if (bottom && bottom.whiteouts.length > 0) {
-    throw new OverlayError(`lowerdir ${bottom.root} is the bottom layer but has a whiteout for ${bottom.whiteouts[0]}, which hides nothing: is a lower directory missing?`);
   }
 }

@@ -489,7 +489,8 @@ export class UnionView {
     if (flag === 'create' && present) throw new ErrnoError('EEXIST');
     if (flag === 'replace' && !present) throw new ErrnoError('ENODATA');
     const inode = this.own(ino);
-    inode.xattrs.set(name, value.slice());
+    // A copy: FUSE hands a view into its request buffer (and Buffer.slice would share it).
+    inode.xattrs.set(name, new Uint8Array(value));
     this.touch(inode, false);
   }
 
