@@ -257,3 +257,41 @@ export function layerfs(lower: string, base: string, store: 'memory' | 'dir', fa
     mount: () => startDaemon('serve.ts', ['--source', lower, '--store', storeArg], path.join(base, 'mnt'), { LAYERFS_FUSE_BACKEND: fallback ? 'fuse-native' : 'kernel' }),
   };
 }
+
+/**
+ * `layerfs overlay` in the foreground over the same lower directory as fuse-overlayfs, upper and
+ * work on the tmpfs: layerfs's union core over directory layers, kept in overlay format.
+ */
+export function layerfsOverlay(lower: string, base: string): System {
+  const fusermount = which('fusermount3') ?? which('fusermount') ?? 'fusermount';
+  return {
+    key: 'layerfs-overlay',
+    label: 'layerfs overlay (directories)',
+    unavailable: () => fuseUnavailable() ?? (fuseDevice() instanceof Error ? 'the layerfs FUSE addon is not built (npm install builds it)' : undefined),
+    mount: async () => {
+      const { upper, work, merged } = overlayDirs(base);
+      const main = path.join(import.meta.dirname, '../../src/cli/main.ts');
+      const child = spawn(process.execPath, ['--import', 'tsx', main, 'overlay', '-f', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let log = '';
+      child.stderr!.on('data', (chunk) => (log += chunk));
+      let stopped = false;
+      const stop = async () => {
+        if (stopped) return;
+        stopped = true;
+        // Unmounted, it exits by itself (as under podman).
+        if (isMounted(merged)) await run('umount', [merged]).catch(() => forceUnmount(merged, fusermount));
+        await exited(child);
+        fs.rmSync(base, { recursive: true, force: true });
+      };
+      try {
+        await waitFor('layerfs overlay', () => isMounted(merged), child, () => log);
+      } catch (error) {
+        await stop();
+        throw error;
+      }
+      return { root: merged, pid: child.pid!, stop };
+    },
+  };
+}

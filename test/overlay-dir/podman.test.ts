@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
 import { overlayUnavailable } from './helpers.js';
-import { Podman, layerfsOverlayProgram, podmanUnavailable } from './podman.js';
-import { buildRootfs, dockerSaveTarball, fixtureUnavailable } from './podman-fixture.js';
+import { Podman, layerfsOverlayProgram, podmanUnavailable } from '../../bench/lib/podman.js';
+import { buildRootfs, dockerSaveTarball, fixtureUnavailable } from '../../bench/lib/podman-rootfs.js';
 
 const unavailable = podmanUnavailable() ?? overlayUnavailable() ?? fixtureUnavailable();
 const fuseOverlayfs = fs.existsSync('/usr/bin/fuse-overlayfs') ? '/usr/bin/fuse-overlayfs' : undefined;

@@ -14,6 +14,8 @@ function has(program: string): boolean {
   }
 }
 
+export { repo };
+
 /** Why podman cannot be run here, or undefined. */
 export function podmanUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'the podman test runs podman as root';
@@ -22,12 +24,17 @@ export function podmanUnavailable(): string | undefined {
   return undefined;
 }
 
-/** An executable that runs `layerfs-overlay` from this checkout, for storage.conf's mount_program. */
-export function layerfsOverlayProgram(dir: string): string {
+/**
+ * An executable that runs `layerfs-overlay` from this checkout, for storage.conf's mount_program:
+ * from source through tsx, or (`built`) the bundle `npm run build` makes, as an installed
+ * package runs it.
+ */
+export function layerfsOverlayProgram(dir: string, built = false): string {
   const program = path.join(dir, 'layerfs-overlay');
   const loader = path.join(repo, 'node_modules/tsx/dist/loader.mjs');
   // containers-storage runs the program from its own directory: every path here is absolute.
-  fs.writeFileSync(program, `#!/bin/sh\nexec ${process.execPath} --import file://${loader} ${path.join(repo, 'src/cli/overlay-main.ts')} "$@"\n`, { mode: 0o755 });
+  const command = built ? `${process.execPath} ${path.join(repo, 'dist/cli/overlay-main.js')}` : `${process.execPath} --import file://${loader} ${path.join(repo, 'src/cli/overlay-main.ts')}`;
+  fs.writeFileSync(program, `#!/bin/sh\nexec ${command} "$@"\n`, { mode: 0o755 });
   return program;
 }
 
