@@ -30,7 +30,9 @@ export async function runOverlay(args: readonly string[], err: (text: string) =>
     if (!parsed.foreground && !child) {
       // The background child checks everything before it mounts and reports a refusal here; this
       // process loads nothing more, so a mount_program call costs one extra Node start only.
-      const logFile = path.join(parsed.config.workdir ?? os.tmpdir(), `layerfs-overlay.log`);
+      // One log per user for every background mount (each line names its mount), kept out of the
+      // directories being served: a refused mount leaves nothing in them.
+      const logFile = path.join(os.tmpdir(), `layerfs-overlay-${process.getuid?.() ?? 0}.log`);
       await startDaemon([...prefix, ...args, '-f'], logFile);
       return EXIT.ok;
     }

@@ -29,6 +29,13 @@ export class FdCache {
     return opened;
   }
 
+  /** Takes a descriptor opened elsewhere (a file just made). */
+  adopt(ino: number, fd: number): void {
+    this.close(ino);
+    this.fds.set(ino, fd);
+    if (this.fds.size > this.limit) this.evict();
+  }
+
   pin(ino: number, path: () => string, flags: 'r' | 'r+'): void {
     this.open(ino, path, flags);
     this.pinned.add(ino);

@@ -117,17 +117,47 @@ export class UpperDir {
 
   chown(host: string, uid: number, gid: number): void {
     if (this.options.keepOwners) return;
-    const hostUid = uid === -1 ? -1 : (this.options.uids?.toHost(uid) ?? uid);
-    const hostGid = gid === -1 ? -1 : (this.options.gids?.toHost(gid) ?? gid);
+    const hostUid = uid === -1 ? -1 : this.hostUid(uid);
+    const hostGid = gid === -1 ? -1 : this.hostGid(gid);
     fs.lchownSync(host, hostUid, hostGid);
   }
 
-  /** A new entry at `path` (its parents copied up, a whiteout there replaced). */
-  create(path: string, described: Described, opaque = false): void {
+  /**
+   * A new entry at `path` (its parents copied up, a whiteout there replaced where `replacing`
+   * says one may be). Made with its mode; owner and xattrs written only when they differ from
+   * what the server's own creation gives, so a create costs one system call or two. A new file
+   * is left open for writing: its descriptor is returned.
+   */
+  create(path: string, { stat, xattrs, target }: Described, options: { replacing: boolean; opaque?: boolean }): number | undefined {
+    this.ensureDir(nodePath.posix.dirname(path));
+    if (options.replacing) this.clear(path);
+    const host = this.host(path);
+    let fd: number | undefined;
+    if (stat.kind === 'file') fd = fs.openSync(host, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, stat.mode & 0o7777);
+    else if (stat.kind === 'dir') fs.mkdirSync(host, { mode: stat.mode & 0o7777 });
+    else if (stat.kind === 'symlink') fs.symlinkSync(target!, host);
+    else mknod(host, TYPE_BITS[stat.kind] | (stat.mode & 0o7777), devMajor(stat.rdev), devMinor(stat.rdev));
+    if (!this.options.keepOwners && (this.hostUid(stat.uid) !== process.getuid?.() || this.hostGid(stat.gid) !== process.getgid?.())) this.chown(host, stat.uid, stat.gid);
+    for (const [name, value] of xattrs) setXattr(host, name, value);
+    if (options.opaque) this.setOpaque(path);
+    return fd;
+  }
+
+  private hostUid(uid: number): number {
+    return this.options.uids?.toHost(uid) ?? uid;
+  }
+
+  private hostGid(gid: number): number {
+    return this.options.gids?.toHost(gid) ?? gid;
+  }
+
+  /** A directory at `path` with all the union's metadata: a lower directory moved there. */
+  copyDir(path: string): void {
     this.ensureDir(nodePath.posix.dirname(path));
     this.clear(path);
-    this.make(this.host(path), described, undefined);
-    if (opaque) this.setOpaque(path);
+    const temp = this.temp();
+    this.make(temp, this.describe(path), undefined);
+    fs.renameSync(temp, this.host(path));
   }
 
   /** Another name for an upper entry. */
@@ -183,10 +213,6 @@ export class UpperDir {
     fs.renameSync(this.host(from), this.host(to));
   }
 
-  /** A directory at `path` with the union's metadata, for a lower directory moved there. */
-  mkdirLike(path: string): void {
-    this.create(path, this.describe(path));
-  }
 }
 
 function whiteoutFile(path: string): string {

@@ -231,18 +231,22 @@ export class OverlayView extends UnionView {
 
   // ---- names -----------------------------------------------------------------------------------
 
-  private made(path: string, ino: number, opaque = false): number {
+  /** Mirrors a new entry: a directory made where a lower name is hidden is opaque. */
+  private made(path: string, ino: number): number {
     const { dir, name } = this.parentOf(path);
     this.remember(ino, dir, name);
-    this.disk!.create(path, this.describe(path), opaque);
-    if (this.kindOf(ino) === 'file') this.onUpper.add(ino);
+    // Only where a lower layer has the name can the upper directory hold a whiteout for it.
+    const lower = this.lowerHas(dir, name);
+    const fd = this.disk!.create(path, this.describe(path), { replacing: lower, opaque: lower && this.kindOf(ino) === 'dir' });
+    if (fd !== undefined) {
+      this.upperFds.adopt(ino, fd);
+      this.onUpper.add(ino);
+    }
     return ino;
   }
 
   override mkdir(path: string, mode = 0o777): number {
-    const ino = super.mkdir(path, mode);
-    const { dir, name } = this.parentOf(path);
-    return this.made(path, ino, this.lowerHas(dir, name));
+    return this.made(path, super.mkdir(path, mode));
   }
 
   override createFile(path: string, mode = 0o666): number {
@@ -328,7 +332,7 @@ export class OverlayView extends UnionView {
     this.remember(plan.ino, dir, name);
     const disk = this.disk!;
     if (!plan.isDir || plan.dirOnDisk) disk.rename(from, to);
-    else disk.create(to, this.describe(to));
+    else disk.copyDir(to);
     if (plan.origin !== undefined) disk.setRedirect(to, plan.origin);
     else if (plan.isDir && plan.toLower) disk.setOpaque(to);
     if (plan.fromLower) disk.whiteout(from);
