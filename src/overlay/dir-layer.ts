@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { type DirInode, type Inode, Layer, type Meta, NO_XATTRS, WHITEOUT } from '../layer/index.js';
+import { type DirInode, type Inode, Layer, type Meta, NO_XATTRS, TYPE_BITS, WHITEOUT } from '../layer/index.js';
 import { DEFAULT_CHUNK_SIZE, toDigest, xxh64 } from '../store/index.js';
 import { AUFS_META_PREFIX, OPAQUE_MARKER, OPAQUE_XATTRS, REDIRECT_XATTRS, WHITEOUT_PREFIX, isOverlayXattr } from './format.js';
 import type { IdMap } from './ids.js';
@@ -30,15 +30,7 @@ export interface ScanOptions {
 }
 
 const S_IFMT = 0o170000;
-const KINDS = new Map<number, Inode['kind']>([
-  [0o100000, 'file'],
-  [0o040000, 'dir'],
-  [0o120000, 'symlink'],
-  [0o020000, 'chardev'],
-  [0o060000, 'blockdev'],
-  [0o010000, 'fifo'],
-  [0o140000, 'socket'],
-]);
+const KINDS = new Map(Object.entries(TYPE_BITS).map(([kind, bits]) => [bits, kind as Inode['kind']]));
 
 interface DraftDir {
   meta: Meta;

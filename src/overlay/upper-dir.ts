@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { isErrno } from '../errno.js';
-import { devMajor, devMinor } from '../layer/index.js';
+import { TYPE_BITS, devMajor, devMinor } from '../layer/index.js';
 import type { InodeStat } from '../union/index.js';
 import { WHITEOUT_PREFIX, overlayXattr } from './format.js';
 import type { IdMap } from './ids.js';
@@ -23,7 +23,6 @@ export interface UpperDirOptions {
   privileged: boolean;
 }
 
-const TYPE_BITS = { file: 0o100000, chardev: 0o020000, blockdev: 0o060000, fifo: 0o010000, socket: 0o140000 } as const;
 
 /**
  * The upper layer as an overlay-format directory, changed in place by path, as kernel overlayfs

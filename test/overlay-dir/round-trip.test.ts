@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { layerfsOverlayProgram } from '../../bench/lib/podman.js';
 import { tempDir } from '../helpers/tmp.js';
 import { isMounted, makeChanges, mountKernel, mountLayerfs, overlayUnavailable, treeOf, unmount, writeLowers } from './helpers.js';
 
@@ -71,5 +73,19 @@ describe.skipIf(unavailable !== undefined)('layerfs overlay and kernel overlayfs
     unmount(mnt!);
     mountKernel(kmnt!, [upper!, top!, bottom!]);
     expect(treeOf(kmnt!)).toEqual(after);
+  });
+
+  it('mounts through mount(8) and mount.fuse3 (PROGRAM SOURCE MOUNTPOINT -o OPTIONS) and exits when unmounted', () => {
+    const root = tempDir('layerfs-ovl-');
+    const [top, bottom, upper, work, mnt, bin] = dirs(root, 'top', 'bottom', 'upper', 'work', 'mnt', 'bin');
+    writeLowers(top!, bottom!);
+    const program = layerfsOverlayProgram(bin!);
+    // `-t fuse.layerfs-overlay` finds the program on mount's PATH; `PROGRAM#SOURCE` names it.
+    execFileSync('mount', ['-t', 'fuse', `${program}#overlay`, mnt!, '-o', `lowerdir=${top}:${bottom},upperdir=${upper},workdir=${work},dev,suid,noatime`]);
+    mounted.push(mnt!);
+    expect(fs.readFileSync(`${mnt}/etc/motd`, 'utf8')).toBe('welcome from the top layer\n');
+    fs.writeFileSync(`${mnt}/etc/motd`, 'changed\n');
+    unmount(mnt!);
+    expect(fs.readFileSync(`${upper}/etc/motd`, 'utf8')).toBe('changed\n');
   });
 });
