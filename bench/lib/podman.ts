@@ -26,15 +26,17 @@ export function podmanUnavailable(): string | undefined {
 
 /**
  * An executable that runs `layerfs-overlay` from this checkout, for storage.conf's mount_program:
- * from source through tsx, or (`built`) the bundle `npm run build` makes, as an installed
- * package runs it.
+ * from source through tsx, or (`built`) bin/layerfs-overlay over the bundle `npm run build`
+ * makes, as an installed package runs it.
  */
 export function layerfsOverlayProgram(dir: string, built = false): string {
   const program = path.join(dir, 'layerfs-overlay');
   const loader = path.join(repo, 'node_modules/tsx/dist/loader.mjs');
   // containers-storage runs the program from its own directory: every path here is absolute.
-  const command = built ? `${process.execPath} ${path.join(repo, 'dist/cli/overlay-main.js')}` : `${process.execPath} --import file://${loader} ${path.join(repo, 'src/cli/overlay-main.ts')}`;
-  fs.writeFileSync(program, `#!/bin/sh\nexec ${command} "$@"\n`, { mode: 0o755 });
+  const command = built
+    ? `LAYERFS_NODE=${process.execPath} ${path.join(repo, 'bin/layerfs-overlay')}`
+    : `${process.execPath} --import file://${loader} ${path.join(repo, 'src/cli/overlay-main.ts')}`;
+  fs.writeFileSync(program, `#!/bin/sh\n${built ? '' : 'exec '}${command} "$@"\n`, { mode: 0o755 });
   return program;
 }
 

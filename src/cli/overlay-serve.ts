@@ -1,7 +1,7 @@
 import { type FuseMount, lazyUnmount, mountContainer } from '../fuse/index.js';
 import { OverlayError, openOverlay } from '../overlay/open.js';
 import type { OverlayArgs } from './overlay-args.js';
-import { DAEMON_ENV, notifyParent } from './daemon.js';
+import { announce } from './overlay-ready.js';
 
 /** Mounts and serves until unmounted or signalled; the process exits when the mount is gone. */
 export async function serve(parsed: OverlayArgs, log: (line: string) => void): Promise<never> {
@@ -42,7 +42,7 @@ export async function serve(parsed: OverlayArgs, log: (line: string) => void): P
     view.release();
     process.exit(0);
   });
-  if (process.env[DAEMON_ENV]) notifyParent({ ready: true, pid: process.pid });
+  announce({ ready: true, pid: process.pid });
   log(`layerfs overlay: serving ${parsed.config.lowerdirs.join(':')}${parsed.config.upperdir ? ` with changes in ${parsed.config.upperdir}` : ' read-only'} at ${parsed.mountpoint} (pid ${process.pid})`);
   return new Promise<never>(() => {});
 }

@@ -1,7 +1,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EXIT } from './command.js';
-import { DAEMON_ENV, notifyParent, startDaemon } from './daemon.js';
+import { startDaemon } from './daemon.js';
+import { announce, announced } from './overlay-ready.js';
 import { OVERLAY_USAGE, type OverlayArgs, parseOverlayArgs } from './overlay-args.js';
 
 export { parseOverlayArgs } from './overlay-args.js';
@@ -25,7 +26,7 @@ export async function runOverlay(args: readonly string[], err: (text: string) =>
     return EXIT.usage;
   }
   for (const warning of parsed.warnings) err(`layerfs overlay: ${warning}\n`);
-  const child = process.env[DAEMON_ENV] !== undefined;
+  const child = announced();
   try {
     if (!parsed.foreground && !child) {
       // The background child checks everything before it mounts and reports a refusal here; this
@@ -40,7 +41,7 @@ export async function runOverlay(args: readonly string[], err: (text: string) =>
     const { serve } = await import('./overlay-serve.js');
     await serve(parsed, (line) => err(`${new Date().toISOString()} ${line}\n`));
   } catch (error) {
-    if (child) notifyParent({ error: (error as Error).message });
+    if (child) announce({ error: (error as Error).message });
     err(`layerfs overlay: ${(error as Error).message}\n`);
     if (process.env.LAYERFS_DEBUG) err(`${(error as Error).stack}\n`);
     return EXIT.failure;
