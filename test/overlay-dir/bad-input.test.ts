@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { mainScript } from '../cli/helpers.js';
 import { tempDir } from '../helpers/tmp.js';
 import { isMounted, layerfsOverlay, overlayUnavailable, unmount } from './helpers.js';
 
@@ -41,6 +42,19 @@ describe.skipIf(unavailable !== undefined)('layerfs overlay refuses bad director
   it('a missing lowerdir', async () => {
     const { lower, mnt, root } = layout();
     await refused(`lowerdir=${lower}:${root}/nowhere`, mnt, /lowerdir .*\/nowhere: no such directory/);
+  });
+
+  it.skipIf(!fs.existsSync('/usr/bin/setpriv'))('an unreadable lowerdir (run as nobody: root reads everything)', () => {
+    const { lower, mnt, root } = layout();
+    fs.chmodSync(root, 0o755);
+    fs.chmodSync(lower, 0o700);
+    const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', mainScript, 'overlay', '-o', `lowerdir=${lower}`, mnt], {
+      cwd: path.resolve(mainScript, '../../..'),
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/lowerdir .*\/lower: permission denied \(it must be readable by this user\)/);
+    expect(isMounted(mnt)).toBe(false);
   });
 
   it('a lowerdir that is not a directory', async () => {
