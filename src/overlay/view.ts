@@ -237,7 +237,16 @@ export class OverlayView extends UnionView {
     this.remember(ino, dir, name);
     // Only where a lower layer has the name can the upper directory hold a whiteout for it.
     const lower = this.lowerHas(dir, name);
-    const fd = this.disk!.create(path, this.describe(path), { replacing: lower, opaque: lower && this.kindOf(ino) === 'dir' });
+    const isDir = this.kindOf(ino) === 'dir';
+    const fd = this.undoing(
+      () => this.disk!.create(path, this.describe(path), { replacing: lower, opaque: lower && isDir }),
+      () => {
+        if (isDir) super.rmdir(path);
+        else super.unlink(path);
+        // The disk side may have taken the whiteout away before it failed: put it back.
+        if (lower) this.disk!.whiteout(path);
+      },
+    );
     if (fd !== undefined) {
       this.upperFds.adopt(ino, fd);
       this.onUpper.add(ino);
@@ -266,8 +275,28 @@ export class OverlayView extends UnionView {
     super.linkInode(ino, newPath, existingPath);
     const { dir, name } = this.parentOf(newPath);
     this.remember(ino, dir, name);
-    this.disk!.link(existing!, newPath);
+    this.undoing(
+      () => this.disk!.link(existing!, newPath),
+      () => super.unlink(newPath),
+    );
     return ino;
+  }
+
+  /**
+   * Runs the disk side of a new name; if the disk refuses (ENOSPC, EDQUOT, EIO), the name is taken
+   * out of the union again, so the program's error and both trees agree.
+   */
+  private undoing<T>(onDisk: () => T, undo: () => void): T {
+    try {
+      return onDisk();
+    } catch (error) {
+      try {
+        undo();
+      } catch (undoError) {
+        throw new AggregateError([error, undoError], `${(error as Error).message}; undoing it in the union failed too`);
+      }
+      throw error;
+    }
   }
 
   /** Takes a name out of the upper directory, leaving a whiteout where a lower layer has it. */

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseOverlayArgs } from '../../src/cli/overlay.js';
+import { ErrnoError } from '../../src/errno.js';
 import { IdMap } from '../../src/overlay/ids.js';
 import { openOverlay } from '../../src/overlay/open.js';
 import { getXattr, setXattr } from '../../src/overlay/xattr.js';
@@ -101,6 +102,27 @@ describe('overlay directories as layers (in process, no mount)', () => {
     expect(fs.lstatSync(`${upper}/moved/sub/file`).isCharacterDevice()).toBe(true);
     view.rmdir('/moved/sub');
     expect(fs.lstatSync(`${upper}/moved/sub`).isCharacterDevice()).toBe(true);
+    view.release();
+  });
+});
+
+describe('when the upper directory refuses a change', () => {
+  it.skipIf(!root)('a new name the disk could not take is not left in the union, and a hidden lower name stays hidden', () => {
+    const [lower, upper, work] = dirs('lower', 'upper', 'work');
+    fs.writeFileSync(`${lower}/old`, 'x');
+    const view = openOverlay({ lowerdirs: [lower!], upperdir: upper, workdir: work });
+    view.unlink('/old');
+    // As UpperDir.create fails after taking a whiteout away: the disk full when the file is made.
+    const disk = (view as unknown as { disk: { create: (path: string) => never } }).disk;
+    disk.create = (path) => {
+      fs.rmSync(`${upper}${path}`, { force: true });
+      throw new ErrnoError('ENOSPC');
+    };
+    expect(() => view.createFile('/new')).toThrow(/ENOSPC/);
+    expect(view.exists('/new')).toBe(false);
+    expect(() => view.createFile('/old')).toThrow(/ENOSPC/);
+    expect(view.exists('/old')).toBe(false);
+    expect(fs.lstatSync(`${upper}/old`).isCharacterDevice()).toBe(true);
     view.release();
   });
 });
