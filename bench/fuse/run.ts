@@ -14,7 +14,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { commit, formatBytes, machine, parseSize, printTable, writeResult } from '../lib/report.js';
-import { type Mounted, type System, fuseOverlayfs, isMounted, kernelOverlay, layerfs, run, tmpfsDirect } from './systems.js';
+import { type PodmanRow, podmanRow, podmanRowUnavailable } from './podman.js';
+import { type Mounted, type System, fuseOverlayfs, isMounted, kernelOverlay, layerfs, layerfsOverlay, run, tmpfsDirect } from './systems.js';
 import { type TreeInfo, writeTree } from './tree.js';
 
 const { values: flags } = parseArgs({
@@ -31,6 +32,8 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     workloads: { type: 'string' },
     fallback: { type: 'boolean', default: true },
+    podman: { type: 'boolean', default: true },
+    'podman-runs': { type: 'string', default: '10' },
     profile: { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -39,7 +42,8 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   console.log(`usage: npm run bench:fuse -- [--quick] [--files N] [--size S] [--big S] [--creates N] [--repeat 3] [--seed 42]
-    [--store dir|memory|dir,memory] [--no-fallback] [--only tmpfs,overlayfs,fuse-overlayfs,layerfs,layerfs-memory,layerfs-fuse-native]
+    [--store dir|memory|dir,memory] [--no-fallback] [--only tmpfs,overlayfs,fuse-overlayfs,layerfs,layerfs-memory,layerfs-fuse-native,layerfs-overlay]
+    [--no-podman] [--podman-runs 10]
     [--workloads read-cold,read-warm,tar,find,create,fsync,write,ls-lR,find-warm] [--profile DIR] [--out FILE]
 Needs root (tmpfs, kernel overlayfs, dropping caches) and /dev/fuse; a system that cannot run is skipped with the reason.`);
   process.exit(0);
@@ -284,6 +288,7 @@ try {
     fuseOverlayfs(lower, path.join(scratch, 'fuse-overlayfs')),
     ...stores.map((store) => layerfs(lower, path.join(scratch, `layerfs-${store}`), store)),
     ...(flags.fallback ? [layerfs(lower, path.join(scratch, 'layerfs-fuse-native'), 'dir', true)] : []),
+    layerfsOverlay(lower, path.join(scratch, 'layerfs-overlay')),
   ];
   if (flags.only) {
     const keys = flags.only.split(',');
@@ -453,6 +458,19 @@ try {
     printTable(['workload', 'system', 'requests', 'per second', 'by op'], requestRows);
   }
 
+  // podman run with each as the overlay driver's mount_program (bench/fuse/podman.ts).
+  let podman: PodmanRow | undefined;
+  const podmanSkipped = flags.podman ? podmanRowUnavailable() : 'not asked for (--no-podman)';
+  if (podmanSkipped) console.log(`\nskipping the podman row: ${podmanSkipped}`);
+  else {
+    podman = await podmanRow(scratch, Number(flags['podman-runs']), (line) => process.stderr.write(`${line}\n`));
+    console.log(`\npodman run --rm IMAGE true, median of ${podman.runs} (fuse-overlayfs time / layerfs time: ${podman.layerfsVsFuseOverlayfs.toFixed(2)}x)\n`);
+    printTable(
+      ['mount_program', 'median s', 'min-max s'],
+      Object.entries(podman.seconds).map(([name, list]) => [name, podman!.median[name]!.toFixed(3), `${Math.min(...list).toFixed(3)}-${Math.max(...list).toFixed(3)}`]),
+    );
+  }
+
   writeResult(out, {
     benchmark: 'fuse',
     machine: machine(),
@@ -468,6 +486,7 @@ try {
     results,
     memory,
     layerfs: layerfsInfo,
+    podman: podman ?? { skipped: podmanSkipped },
   });
   console.log(`\nwrote ${out}`);
 } catch (error) {

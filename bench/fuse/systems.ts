@@ -82,6 +82,39 @@ async function forceUnmount(dir: string, fusermount: string): Promise<void> {
   await run(fusermount, ['-uz', dir]).catch(() => run('umount', ['-l', dir]));
 }
 
+/**
+ * A FUSE server run in the foreground by this process, live once `merged` is mounted; stopping
+ * unmounts it (then SIGTERM where `kill`), waits for it to exit and removes `base`.
+ */
+async function foreground(
+  what: string,
+  child: ChildProcess,
+  merged: string,
+  base: string,
+  unmount: () => Promise<unknown>,
+  fusermount: string,
+  kill: boolean,
+): Promise<Mounted> {
+  let log = '';
+  child.stderr!.on('data', (chunk) => (log += chunk));
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (isMounted(merged)) await unmount().catch(() => forceUnmount(merged, fusermount));
+    if (kill) child.kill('SIGTERM');
+    await exited(child);
+    fs.rmSync(base, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(what, () => isMounted(merged), child, () => log);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { root: merged, pid: child.pid!, stop };
+}
+
 /** tmpfs direct: the generated tree itself (`scratch/lower` is on the benchmark's tmpfs). */
 export function tmpfsDirect(lower: string): System {
   return {
@@ -154,24 +187,8 @@ export function fuseOverlayfs(lower: string, base: string): System {
     mount: async () => {
       const { upper, work, merged } = overlayDirs(base);
       const child = spawn(binary!, ['-f', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let log = '';
-      child.stderr!.on('data', (chunk) => (log += chunk));
-      let stopped = false;
-      const stop = async () => {
-        if (stopped) return;
-        stopped = true;
-        if (isMounted(merged)) await run(fusermount, ['-u', merged]).catch(() => forceUnmount(merged, fusermount));
-        child.kill('SIGTERM');
-        await exited(child);
-        fs.rmSync(base, { recursive: true, force: true });
-      };
-      try {
-        await waitFor('fuse-overlayfs', () => isMounted(merged), child, () => log);
-      } catch (error) {
-        await stop();
-        throw error;
-      }
-      return { root: merged, pid: child.pid!, stop };
+      // fuse-overlayfs stays after fusermount -u until told to go.
+      return foreground('fuse-overlayfs', child, merged, base, () => run(fusermount, ['-u', merged]), fusermount, true);
     },
   };
 }
@@ -255,5 +272,27 @@ export function layerfs(lower: string, base: string, store: 'memory' | 'dir', fa
     label: fallback ? `${label} on fuse-native` : label,
     unavailable: fallback ? fuseNativeUnavailable : () => fuseUnavailable() ?? (fuseDevice() instanceof Error ? 'the layerfs FUSE addon is not built (npm install builds it)' : undefined),
     mount: () => startDaemon('serve.ts', ['--source', lower, '--store', storeArg], path.join(base, 'mnt'), { LAYERFS_FUSE_BACKEND: fallback ? 'fuse-native' : 'kernel' }),
+  };
+}
+
+/**
+ * `layerfs overlay` in the foreground over the same lower directory as fuse-overlayfs, upper and
+ * work on the tmpfs: layerfs's union core over directory layers, kept in overlay format.
+ */
+export function layerfsOverlay(lower: string, base: string): System {
+  const fusermount = which('fusermount3') ?? which('fusermount') ?? 'fusermount';
+  return {
+    key: 'layerfs-overlay',
+    label: 'layerfs overlay (directories)',
+    unavailable: () => fuseUnavailable() ?? (fuseDevice() instanceof Error ? 'the layerfs FUSE addon is not built (npm install builds it)' : undefined),
+    mount: async () => {
+      const { upper, work, merged } = overlayDirs(base);
+      const main = path.join(import.meta.dirname, '../../src/cli/main.ts');
+      const child = spawn(process.execPath, ['--import', 'tsx', main, 'overlay', '-f', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      // Unmounted, it exits by itself (as under podman).
+      return foreground('layerfs overlay', child, merged, base, () => run('umount', [merged]), fusermount, false);
+    },
   };
 }

@@ -21,6 +21,7 @@ import { gcCommand } from './gc.js';
 import { imagesCommand } from './images.js';
 import { importCommand } from './import.js';
 import { mountCommand } from './mount.js';
+import { runOverlay } from './overlay.js';
 import { psCommand } from './ps.js';
 import { pullCommand } from './pull.js';
 import { pushCommand } from './push.js';
@@ -65,6 +66,7 @@ function mainHelp(): string {
     '',
     'Commands:',
     ...COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
+    `  ${'overlay'.padEnd(width)}  Serve overlay-format directories as fuse-overlayfs does (layerfs overlay --help).`,
     '',
     'Options:',
     '  --store DIR   the store folder (default: $LAYERFS_STORE, else ${XDG_DATA_HOME:-~/.local/share}/layerfs)',
@@ -109,6 +111,8 @@ async function main(argv: readonly string[]): Promise<number> {
     out(`layerfs ${version()}\n`);
     return EXIT.ok;
   }
+  // fuse-overlayfs's command line, not this CLI's: `-o lowerdir=...` and mount.fuse3's order.
+  if (first === 'overlay') return runOverlay(argv.slice(at + 1), err, argv.slice(0, at + 1));
   const command = COMMANDS.find((candidate) => candidate.name === first);
   if (!command) {
     const known = COMMANDS.map((candidate) => candidate.name).join(', ');

@@ -15,8 +15,17 @@ export const ROOT_INO = 1;
  * Merged name indexes are built once per directory and shared by every container of the image,
  * so a lookup costs the same over 1 layer or 128.
  */
+export interface ImageOptions {
+  /**
+   * A directory renamed in a layer that continues a lower directory of another path (overlayfs's
+   * redirect): that path, from the root, for a layer's inode. Lower parts are found there.
+   */
+  redirect?: (layer: number, ino: number) => string | undefined;
+}
+
 export class Image {
   readonly layers: readonly Layer[];
+  private readonly redirect: ImageOptions['redirect'];
   /** The first inode number free for containers' new inodes. */
   readonly firstFreeIno: number;
   private readonly offsets: number[];
@@ -24,8 +33,9 @@ export class Image {
   private readonly merged = new Map<number, ReadonlyMap<string, number>>();
   private readonly dirLinks = new Map<number, number>();
 
-  constructor(layers: readonly Layer[]) {
+  constructor(layers: readonly Layer[], options: ImageOptions = {}) {
     this.layers = layers;
+    this.redirect = options.redirect;
     this.offsets = [];
     let next = ROOT_INO;
     for (const layer of layers) {
@@ -89,7 +99,7 @@ export class Image {
       const child = this.layers[where.layer]!.child(where.ino, name);
       if (child === undefined || child === WHITEOUT) return undefined;
       const ino = this.inoOf(where.layer, child);
-      if (!this.lowersOf.has(ino) && this.layers[where.layer]!.inode(child).kind === 'dir') this.lowersOf.set(ino, [ino]);
+      if (!this.lowersOf.has(ino) && this.layers[where.layer]!.inode(child).kind === 'dir') this.lowersOf.set(ino, this.redirected([ino]));
       return ino;
     }
     return this.children(lowers).get(name);
@@ -140,13 +150,46 @@ export class Image {
     const below = parentLowers.slice(parentLowers.indexOf(part));
     this.lowersOf.set(
       ino,
-      this.collect((index) => {
-        const where = this.origin(below[index]!)!;
-        const next = this.layers[where.layer]!.child(where.ino, name);
-        return next === undefined ? undefined : next === WHITEOUT ? null : this.inoOf(where.layer, next);
-      }, below.length - 1, true),
+      this.redirected(
+        this.collect((index) => {
+          const where = this.origin(below[index]!)!;
+          const next = this.layers[where.layer]!.child(where.ino, name);
+          return next === undefined ? undefined : next === WHITEOUT ? null : this.inoOf(where.layer, next);
+        }, below.length - 1, true),
+      ),
     );
     return ino;
+  }
+
+  /**
+   * Parts found by name, cut at the first one that is a redirect: below it the parts are those of
+   * the directory at the redirect's path in the layers under it, as overlayfs looks them up.
+   */
+  private redirected(parts: number[]): number[] {
+    if (!this.redirect) return parts;
+    for (let index = 0; index < parts.length; index++) {
+      const where = this.origin(parts[index]!)!;
+      const target = this.redirect(where.layer, where.ino);
+      if (target !== undefined) return [...parts.slice(0, index + 1), ...this.partsAt(target, where.layer)];
+    }
+    return parts;
+  }
+
+  /** The parts of the directory at `path` in the union of the layers below layer `under`. */
+  private partsAt(path: string, under: number): number[] {
+    let parts = this.collect((layer) => (layer < under ? ROOT + this.offsets[layer]! : undefined), this.layers.length - 1);
+    for (const name of path.split('/')) {
+      if (name === '' || parts.length === 0) continue;
+      parts = this.redirected(
+        this.collect((index) => {
+          if (index >= parts.length) return undefined;
+          const where = this.origin(parts[index]!)!;
+          const next = this.layers[where.layer]!.child(where.ino, name);
+          return next === undefined ? undefined : next === WHITEOUT ? null : this.inoOf(where.layer, next);
+        }, parts.length - 1, true),
+      );
+    }
+    return parts;
   }
 
   /**

@@ -319,7 +319,7 @@ export class UnionView {
     return inode;
   }
 
-  private touch(inode: UpperMeta, data = true): void {
+  protected touch(inode: UpperMeta, data = true): void {
     const time = nowNs();
     inode.ctime = time;
     if (data) inode.mtime = time;
@@ -506,7 +506,7 @@ export class UnionView {
 
   // ---- inode changes ---------------------------------------------------------------------------
 
-  private ownFile(ino: number) {
+  protected ownFile(ino: number) {
     const inode = this.inode(ino);
     if (inode.kind === 'dir') throw new ErrnoError('EISDIR');
     if (inode.kind !== 'file') throw new ErrnoError('EINVAL');

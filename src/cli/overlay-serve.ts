@@ -1,0 +1,48 @@
+import { type FuseMount, lazyUnmount, mountContainer } from '../fuse/index.js';
+import { OverlayError, openOverlay } from '../overlay/open.js';
+import type { OverlayArgs } from './overlay-args.js';
+import { announce } from './overlay-ready.js';
+
+/** Mounts and serves until unmounted or signalled; the process exits when the mount is gone. */
+export async function serve(parsed: OverlayArgs, log: (line: string) => void): Promise<never> {
+  // Modes arrive with the caller's umask applied by the kernel: files are made exactly so.
+  process.umask(0);
+  const view = openOverlay(parsed.config);
+  if (parsed.volatile) view.flush = () => {};
+  let mount: FuseMount;
+  try {
+    mount = await mountContainer(view, parsed.mountpoint, {
+      // As fuse-overlayfs does for root: a container's non-root users must get in too; the
+      // kernel still checks every permission (default_permissions).
+      allowOther: parsed.allowOther || process.getuid?.() === 0,
+      debug: parsed.debug,
+      backend: 'kernel',
+      onError: (error, op, at) => log(`layerfs overlay: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),
+    });
+  } catch (error) {
+    if (error instanceof OverlayError) throw error;
+    throw new Error(`cannot mount at ${parsed.mountpoint}: ${(error as Error).message}`);
+  }
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    try {
+      await mount.unmount();
+    } catch {
+      // Busy: detach, and the kernel ends the connection once the last program lets go.
+      await lazyUnmount(parsed.mountpoint).catch(() => {});
+    }
+    view.release();
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop());
+  // Unmounted by umount(8), fusermount -u or podman: everything is on disk already; exit.
+  void mount.closed?.then(() => {
+    view.release();
+    process.exit(0);
+  });
+  announce({ ready: true, pid: process.pid });
+  log(`layerfs overlay: serving ${parsed.config.lowerdirs.join(':')}${parsed.config.upperdir ? ` with changes in ${parsed.config.upperdir}` : ' read-only'} at ${parsed.mountpoint} (pid ${process.pid})`);
+  return new Promise<never>(() => {});
+}
