@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises';
 import type { UnionView } from '../union/index.js';
-import { lazyUnmount as fusermountLazy, startFuseNative } from './fuse-native/mount.js';
+import { startFuseNative } from './fuse-native/mount.js';
 import { unionOps } from './fuse-native/ops.js';
 import { routerOps as pathRouterOps } from './fuse-native/router.js';
 import { fuseDevice } from './kernel/native.js';
@@ -8,6 +8,7 @@ import type { NodeOps } from './kernel/node-ops.js';
 import { Session } from './kernel/session.js';
 import { routerOps } from './router.js';
 import { type OpHooks, unionNodeOps } from './union-ops.js';
+import { unmountPath } from './unmount.js';
 
 export interface MountOptions extends OpHooks {
   /** Let users other than the mounting one in (FUSE's allow_other). */
@@ -88,11 +89,8 @@ export function mountMany(
 }
 
 /** Detaches a mount point at once, even while it is busy (umount -l). */
-export async function lazyUnmount(mountpoint: string): Promise<void> {
-  const device = fuseDevice();
-  if (device instanceof Error) return fusermountLazy(mountpoint);
-  const result = device.unmount(mountpoint, true);
-  if (result < 0) throw new Error(`cannot unmount ${mountpoint} (errno ${-result})`);
+export function lazyUnmount(mountpoint: string): Promise<void> {
+  return unmountPath(mountpoint, { lazy: true });
 }
 
 /**
