@@ -21,6 +21,7 @@ export const mountCommand: Command = {
     'allow-other': { type: 'boolean', help: "let other users in (FUSE's allow_other; needs user_allow_other in /etc/fuse.conf)" },
     'save-interval': { type: 'string', arg: 'SECONDS', help: 'seconds between saves of changes (default 5)' },
     debug: { type: 'boolean', help: 'log every FUSE request' },
+    'verify-reads': { type: 'boolean', help: 'hash every chunk read, in the daemon (no FUSE passthrough)' },
   },
   positionals: [1, 2],
   positionalNames: ['CONTAINER', 'MOUNTPOINT'],
@@ -75,6 +76,7 @@ function serveOptions(context: Context, values: Values): ServeOptions {
   return {
     allowOther: values['allow-other'] === true,
     debug: values.debug === true,
+    verifyReads: values['verify-reads'] === true,
     saveSeconds,
     log: (line) => context.err(`${new Date().toISOString()} ${line}\n`),
   };

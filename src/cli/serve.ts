@@ -9,6 +9,8 @@ export interface ServeOptions {
   debug: boolean;
   /** Seconds between saves of changed containers. */
   saveSeconds: number;
+  /** Hash every chunk read (no FUSE passthrough): docs/store-layout.md. */
+  verifyReads?: boolean;
   log: (line: string) => void;
 }
 
@@ -36,6 +38,8 @@ export async function serveContainer(engine: Engine, name: string, mountpoint: s
       onError: (error, op, at) => options.log(`layerfs: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),
       allowOther: options.allowOther,
       debug: options.debug,
+      verifyReads: options.verifyReads,
+      log: options.log,
     });
     return { mount, saveAll: save };
   }, resolved, options);
@@ -84,6 +88,8 @@ export async function serveAll(engine: Engine, mountpoint: string, options: Serv
       onError: (error, op, at) => options.log(`layerfs: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),
       allowOther: options.allowOther,
       debug: options.debug,
+      verifyReads: options.verifyReads,
+      log: options.log,
     });
     return {
       mount,

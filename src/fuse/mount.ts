@@ -29,6 +29,13 @@ export interface MountOptions extends OpHooks {
    * which needs no compiler but is slower and carries times in milliseconds.
    */
   backend?: 'kernel' | 'fuse-native';
+  /**
+   * FUSE passthrough (default on; LAYERFS_PASSTHROUGH=0 turns it off): the kernel reads unchanged
+   * lower files from the store's files directly (Linux 6.9+, as root). `verifyReads` turns it off.
+   */
+  passthrough?: boolean;
+  /** Lines worth a log: whether passthrough is on, once. */
+  log?: (line: string) => void;
 }
 
 export interface FuseMount {
@@ -59,6 +66,8 @@ async function start(mountpoint: string, ops: NodeOps, options: MountOptions): P
     allowOther: options.allowOther ?? false,
     debug: options.debug ?? false,
     onError: (error, op, node) => options.onError?.(error, op, `inode ${node}`),
+    passthrough: (options.passthrough ?? process.env.LAYERFS_PASSTHROUGH !== '0') && !options.verifyReads,
+    log: options.log,
   });
   return {
     mountpoint,

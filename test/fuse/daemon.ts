@@ -28,10 +28,11 @@ export class Daemon {
   private readonly state: string;
   log = '';
 
-  /** `backend`: which FUSE binding the daemon mounts with (src/fuse/mount.ts). */
+  /** `backend`: which FUSE binding the daemon mounts with (src/fuse/mount.ts); `passthrough` off serves every read itself. */
   constructor(
     layers: LayerSpec[],
     private readonly backend: 'kernel' | 'fuse-native' = 'kernel',
+    private readonly passthrough = true,
   ) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-fuse-'));
     this.mountpoint = path.join(this.root, 'mnt');
@@ -45,7 +46,7 @@ export class Daemon {
   async start(): Promise<void> {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'serve.ts'), this.mountpoint, this.fixture, this.state], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LAYERFS_FUSE_BACKEND: this.backend },
+      env: { ...process.env, LAYERFS_FUSE_BACKEND: this.backend, LAYERFS_PASSTHROUGH: this.passthrough ? '1' : '0' },
     });
     this.child = child;
     child.stderr!.on('data', (chunk) => (this.log += chunk));
@@ -55,10 +56,17 @@ export class Daemon {
     });
   }
 
-  /** The blob files of the daemon's store. */
-  blobFiles(): string[] {
-    const blobs = path.join(this.state, 'store', 'blobs');
-    return fs.readdirSync(blobs).flatMap((fan) => fs.readdirSync(path.join(blobs, fan)).map((name) => path.join(blobs, fan, name)));
+  /** The daemon's store folder (a DirBlobStore). */
+  get store(): string {
+    return path.join(this.state, 'store');
+  }
+
+  /** The files of the daemon's store that hold content: blobs, objects and packs. */
+  contentFiles(): string[] {
+    return ['blobs', 'objects'].flatMap((folder) => {
+      const root = path.join(this.store, folder);
+      return fs.readdirSync(root, { recursive: true, encoding: 'utf8' }).map((name) => path.join(root, name)).filter((file) => fs.statSync(file).isFile() && path.basename(file) !== 'index');
+    });
   }
 
   async stop(): Promise<void> {
