@@ -1,19 +1,17 @@
 import { ErrnoError, errnoCode, errnoNumber } from '../../errno.js';
 import { type FuseDevice, fuseDevice } from './native.js';
 import { resumeAt } from './listing.js';
+import { Passthrough } from './passthrough.js';
 import type { AttrChanges, Caller, NodeChange, NodeOps } from './node-ops.js';
 import {
   ATTR_OUT,
   type Attr,
   DIRENT,
   ENTRY_OUT,
-  FOPEN_DIRECT_IO,
   FOPEN_KEEP_CACHE,
-  FOPEN_PASSTHROUGH,
   IN_HEADER,
   INIT_OUT,
   Init,
-  Init2,
   KERNEL_MAJOR,
   KERNEL_MINOR,
   MAX_WRITE,
@@ -66,14 +64,6 @@ const ENODATA = errnoNumber('ENODATA');
 const ERANGE = errnoNumber('ERANGE');
 const EIO = errnoNumber('EIO');
 const ROOT = 1;
-const EPERM = errnoNumber('EPERM');
-/** The file handle of an open the kernel passes through (others are 0): RELEASE tells them apart. */
-const PASSTHROUGH_FH = 1;
-/** O_ACCMODE of open(2)'s flags: O_RDONLY is 0. */
-const ACCESS_MODE = 3;
-const O_TRUNC = 0o1000;
-/** Text file busy (errno.ts names only what the union throws). */
-const ETXTBSY = 26;
 /** Requests answered per wake-up before the event loop gets a turn (timers, saves). */
 const BATCH = 64;
 
@@ -107,12 +97,7 @@ export class Session {
   private readonly staleNames = new Map<string, { parent: number; name: string }>();
   private notifying = false;
   private readonly stopObserving: () => void;
-  /** Negotiated at INIT; 'off' again if the kernel refuses the first backing file. */
-  private passthrough: 'on' | 'off' | 'untold' = 'off';
-  /** Each inode's registered backing file (one per inode: the kernel wants every open of it on the same one). */
-  private readonly backings = new Map<number, { path: string; id: number }>();
-  /** Opens of each inode the kernel passes through, until their RELEASE. */
-  private readonly passedThrough = new Map<number, number>();
+  private readonly passthrough: Passthrough;
   private ready!: () => void;
   private ended!: () => void;
   /** Resolves when the kernel has taken INIT's answer: the mount is live. */
@@ -127,6 +112,7 @@ export class Session {
     private readonly ops: NodeOps,
     private readonly options: SessionOptions,
   ) {
+    this.passthrough = new Passthrough(device, () => this.fd, options.passthrough === true, options.log ?? (() => {}));
     this.watch = device.watch(fd, this.readable);
     this.stopObserving = ops.observe(this.changed);
   }
@@ -216,7 +202,7 @@ export class Session {
   private forget(node: number, count: number): void {
     const left = (this.references.get(node) ?? 0) - count;
     if (left > 0) return void this.references.set(node, left);
-    this.dropBacking(node);
+    this.passthrough.forget(node);
     if (this.references.delete(node)) this.ops.forget(node);
   }
 
@@ -395,7 +381,7 @@ export class Session {
       case Op.LINK:
         return this.entryReply(ops.link(getU64(args, at), node, this.string(at + 8)[0]));
       case Op.OPEN:
-        if (this.passthrough !== 'off') return this.open(node, args.getUint32(at, true));
+        if (this.passthrough.active) return this.open(node, args.getUint32(at, true));
         return this.fail(ENOSYS);
       case Op.OPENDIR:
         // Zero-message open: answered ENOSYS once, the kernel opens and closes files (and
@@ -417,11 +403,7 @@ export class Session {
         return this.reply(8);
       }
       case Op.RELEASE: // of a file made by CREATE, or opened with passthrough on
-        if (getU64(args, at) === PASSTHROUGH_FH) {
-          const left = (this.passedThrough.get(node) ?? 1) - 1;
-          if (left > 0) this.passedThrough.set(node, left);
-          else this.passedThrough.delete(node);
-        }
+        this.passthrough.released(node, getU64(args, at));
         return this.reply(0);
       case Op.READDIR:
       case Op.READDIRPLUS:
@@ -476,17 +458,12 @@ export class Session {
     }
     out.setUint32(OUT_HEADER + 8, args.getUint32(at + 8, true), true); // max_readahead: the kernel's
     const offered2 = offered & Init.INIT_EXT ? args.getUint32(at + 16, true) : 0;
-    const passthrough = this.options.passthrough === true && (offered2 & Init2.PASSTHROUGH) !== 0 && this.device.backingOpen !== undefined;
-    out.setUint32(OUT_HEADER + 12, ((offered & WANTED) | (passthrough ? Init.INIT_EXT : 0)) >>> 0, true);
-    if (passthrough) {
+    const flags2 = this.passthrough.negotiate(offered2);
+    out.setUint32(OUT_HEADER + 12, ((offered & WANTED) | (flags2 ? Init.INIT_EXT : 0)) >>> 0, true);
+    if (flags2) {
       out.setUint32(OUT_HEADER + 4, PASSTHROUGH_MINOR, true);
-      // A program may mmap a file opened for writing next to one the kernel passes through.
-      out.setUint32(OUT_HEADER + 32, Init2.PASSTHROUGH | (offered2 & Init2.DIRECT_IO_ALLOW_MMAP), true);
+      out.setUint32(OUT_HEADER + 32, flags2, true);
       out.setUint32(OUT_HEADER + 36, 1, true); // max_stack_depth: backing files on a plain file system
-      this.passthrough = 'untold';
-    } else if (this.options.passthrough) {
-      const why = this.device.backingOpen ? 'this kernel does not offer it (Linux 6.9+ with CONFIG_FUSE_PASSTHROUGH)' : 'the FUSE addon is too old (npm install rebuilds it)';
-      this.options.log?.(`layerfs: FUSE passthrough off: ${why}; reads go through the daemon`);
     }
     out.setUint16(OUT_HEADER + 16, 64, true); // max_background
     out.setUint16(OUT_HEADER + 18, 48, true); // congestion_threshold
@@ -497,60 +474,14 @@ export class Session {
     this.ready();
   }
 
-  /**
-   * OPEN, with passthrough negotiated. A read-only open of a file with a backing file is passed
-   * through: the kernel reads the backing file itself. A writable open never is (the backing file
-   * is shared and read-only: writes go to the daemon, which copies up); it is opened direct-io so
-   * that it may live beside passed-through opens of the same inode, which the kernel refuses for
-   * a cached open.
-   */
+  /** OPEN, with passthrough negotiated: the answer names a backing file, or serves reads itself. */
   private open(node: number, flags: number): void {
-    const writable = (flags & ACCESS_MODE) !== 0 || (flags & O_TRUNC) !== 0;
-    // The kernel keeps one backing file per inode and wants every open of it passed through
-    // while one is: a writer (never passed through) must wait until those readers are gone.
-    if (writable && (this.passedThrough.get(node) ?? 0) > 0) return this.fail(ETXTBSY);
-    const backing = this.ops.backing?.(node);
-    let id = 0;
-    if (backing !== undefined && !writable) {
-      id = this.backingId(node, backing);
-      // The first backing file refused: passthrough is off; ENOSYS makes opens zero-message again.
-      if (id <= 0 && this.passthrough === 'off') return this.fail(ENOSYS);
-    }
-    const passing = id > 0;
-    // A writer of a file that could be passed through stays out of the kernel's cached io mode,
-    // which would refuse a reader's passthrough open meanwhile.
-    const direct = !passing && writable && backing !== undefined;
-    setU64(this.out, OUT_HEADER, passing ? PASSTHROUGH_FH : 0);
-    this.out.setUint32(OUT_HEADER + 8, passing ? FOPEN_PASSTHROUGH : direct ? FOPEN_DIRECT_IO : FOPEN_KEEP_CACHE, true);
-    this.out.setInt32(OUT_HEADER + 12, passing ? id : 0, true);
-    if (this.reply(OPEN_OUT) && passing) this.passedThrough.set(node, (this.passedThrough.get(node) ?? 0) + 1);
-  }
-
-  /** The backing id of a node's file (registered now if need be), or a negative errno. */
-  private backingId(node: number, path: string): number {
-    const known = this.backings.get(node);
-    if (known?.path === path) return known.id;
-    this.dropBacking(node);
-    const id = this.device.backingOpen!(this.fd, path);
-    if (id > 0) {
-      this.backings.set(node, { path, id });
-      if (this.passthrough === 'untold') this.options.log?.('layerfs: FUSE passthrough on: the kernel reads unchanged lower files directly');
-      this.passthrough = 'on';
-    } else if (this.passthrough === 'untold') {
-      const code = errnoCode(-id) ?? `errno ${-id}`;
-      const why = -id === EPERM ? 'registering a backing file needs CAP_SYS_ADMIN' : `the kernel refused a backing file (${code}: ${path})`;
-      this.options.log?.(`layerfs: FUSE passthrough off: ${why}; reads go through the daemon`);
-      this.passthrough = 'off';
-    }
-    return id;
-  }
-
-  /** Lets go of a node's backing id: files open on it keep their backing file. */
-  private dropBacking(node: number): void {
-    const known = this.backings.get(node);
-    if (!known) return;
-    this.backings.delete(node);
-    this.device.backingClose?.(this.fd, known.id);
+    const answer = this.passthrough.open(node, flags, this.ops.backing?.(node));
+    if ('errno' in answer) return this.fail(answer.errno);
+    setU64(this.out, OUT_HEADER, answer.fh);
+    this.out.setUint32(OUT_HEADER + 8, answer.flags, true);
+    this.out.setInt32(OUT_HEADER + 12, answer.backingId, true);
+    if (this.reply(OPEN_OUT)) this.passthrough.opened(node, answer);
   }
 
   private setattr(node: number): void {
