@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type Content, ContentWriter, DirBlobStore, collectGarbage, putContent, readContent } from '../../src/store/index.js';
 import { expectBytes, seededBytes } from '../helpers/bytes.js';
 import { tempDir } from '../helpers/tmp.js';
+import { killMidway } from './children/kill.js';
 
 const KiB = 1024;
 
@@ -138,24 +137,8 @@ describe('DirBlobStore objects: a file laid out whole', () => {
 describe('DirBlobStore objects after a crash', () => {
   it('holds only whole, verified chunks when an importer is killed with SIGKILL mid-file', async () => {
     const root = tempDir();
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./children/import-loop.ts', import.meta.url)), root, String(4 * 1024 * KiB)], {
-      cwd: fileURLToPath(new URL('../../', import.meta.url)),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let files = 0;
-    let stderr = '';
-    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_, signal) => resolve(signal)));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (data: Buffer) => {
-        files += data.toString().split('\n').filter((line) => line.startsWith('file ')).length;
-        if (files >= 6) resolve();
-      });
-      child.on('exit', (code) => reject(new Error(`child exited early (${code}): ${stderr}`)));
-    });
-    await new Promise((resolve) => setTimeout(resolve, 7));
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
+    const child = await killMidway('import-loop.ts', [root, String(4 * 1024 * KiB)], 'file ', 6);
+    expect(child.signal).toBe('SIGKILL');
 
     const store = new DirBlobStore(root);
     expect(fs.readdirSync(path.join(root, 'tmp'))).toEqual([]);
