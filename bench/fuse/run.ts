@@ -42,7 +42,7 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   console.log(`usage: npm run bench:fuse -- [--quick] [--files N] [--size S] [--big S] [--creates N] [--repeat 3] [--seed 42]
-    [--store dir|memory|dir,memory] [--no-fallback] [--only tmpfs,overlayfs,fuse-overlayfs,layerfs,layerfs-memory,layerfs-fuse-native,layerfs-overlay]
+    [--store dir|memory|dir,memory] [--no-fallback] [--only tmpfs,overlayfs,fuse-overlayfs,layerfs,layerfs-verify-reads,layerfs-memory,layerfs-fuse-native,layerfs-overlay]
     [--no-podman] [--podman-runs 10]
     [--workloads read-cold,read-warm,tar,find,create,fsync,write,ls-lR,find-warm] [--profile DIR] [--out FILE]
 Needs root (tmpfs, kernel overlayfs, dropping caches) and /dev/fuse; a system that cannot run is skipped with the reason.`);
@@ -287,6 +287,7 @@ try {
     kernelOverlay(lower, path.join(scratch, 'overlay')),
     fuseOverlayfs(lower, path.join(scratch, 'fuse-overlayfs')),
     ...stores.map((store) => layerfs(lower, path.join(scratch, `layerfs-${store}`), store)),
+    ...(stores.includes('dir') ? [layerfs(lower, path.join(scratch, 'layerfs-verify-reads'), 'dir', false, true)] : []),
     ...(flags.fallback ? [layerfs(lower, path.join(scratch, 'layerfs-fuse-native'), 'dir', true)] : []),
     layerfsOverlay(lower, path.join(scratch, 'layerfs-overlay')),
   ];

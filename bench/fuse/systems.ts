@@ -263,15 +263,20 @@ async function startDaemon(script: string, args: string[], mountpoint: string, e
  * on the first start, loaded from the store afterwards); `fallback` mounts through fuse-native,
  * the binding layerfs falls back to where its own addon is not built.
  */
-export function layerfs(lower: string, base: string, store: 'memory' | 'dir', fallback = false): System {
+export function layerfs(lower: string, base: string, store: 'memory' | 'dir', fallback = false, verifyReads = false): System {
   const storeArg = store === 'memory' ? 'memory' : path.join(base, 'store');
-  const key = store === 'memory' ? 'layerfs-memory' : 'layerfs';
-  const label = store === 'memory' ? 'layerfs (MemoryBlobStore)' : 'layerfs mount (DirBlobStore)';
+  const key = store === 'memory' ? 'layerfs-memory' : verifyReads ? 'layerfs-verify-reads' : 'layerfs';
+  const label = store === 'memory' ? 'layerfs (MemoryBlobStore)' : verifyReads ? 'layerfs mount (DirBlobStore, --verify-reads)' : 'layerfs mount (DirBlobStore)';
   return {
     key: fallback ? `${key}-fuse-native` : key,
     label: fallback ? `${label} on fuse-native` : label,
     unavailable: fallback ? fuseNativeUnavailable : () => fuseUnavailable() ?? (fuseDevice() instanceof Error ? 'the layerfs FUSE addon is not built (npm install builds it)' : undefined),
-    mount: () => startDaemon('serve.ts', ['--source', lower, '--store', storeArg], path.join(base, 'mnt'), { LAYERFS_FUSE_BACKEND: fallback ? 'fuse-native' : 'kernel' }),
+    // --verify-reads: no passthrough, every chunk read and hashed by the daemon.
+    mount: () =>
+      startDaemon('serve.ts', ['--source', lower, '--store', storeArg], path.join(base, 'mnt'), {
+        LAYERFS_FUSE_BACKEND: fallback ? 'fuse-native' : 'kernel',
+        LAYERFS_PASSTHROUGH: verifyReads ? '0' : '1',
+      }),
   };
 }
 

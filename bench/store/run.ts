@@ -4,12 +4,13 @@
  * back, beside a plain memory copy (Buffer.from) and node:crypto sha256 of the same bytes in the
  * same run; the ratios are the headline. Writes bench/results/store.json. See bench/store/README.md.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Layer, LayerBuilder } from '../../src/layer/index.js';
+import { type Layer, LayerBuilder, layerFromFs } from '../../src/layer/index.js';
 import { type BaseBlobStore, type BlobStore, DEFAULT_CHUNK_SIZE, DirBlobStore, MemoryBlobStore, readContentInto, xxh64 } from '../../src/store/index.js';
 import { commit, formatBytes, machine, parseSize, printTable, writeResult } from '../lib/report.js';
 import { type Tree, generateTree } from './tree.js';
@@ -76,6 +77,15 @@ function readBack(tree: Tree, store: BlobStore, layer: Layer, target: Uint8Array
   }
 }
 
+/** The tree as files on disk (duplicates as copies, as a real tree has them). */
+function writeTree(tree: Tree, root: string): void {
+  for (const file of tree.files) {
+    const target = path.join(root, file.path);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, file.bytes);
+  }
+}
+
 function stored(store: BaseBlobStore): Partial<Step> {
   const stats = store.stats();
   return { storedBytes: stats.storedBytes, blobs: stats.blobs };
@@ -116,15 +126,43 @@ try {
   steps.push(time('read back: MemoryBlobStore', L, () => readBack(tree, memory, memoryLayer!, target)));
 
   const stores: [string, DirBlobStore][] = [['DirBlobStore, durable: false', new DirBlobStore(path.join(scratch, 'fast'), { durable: false })]];
-  if (flags.durable) stores.push(['DirBlobStore, durable: true', new DirBlobStore(path.join(scratch, 'durable'), { durable: true })]);
+  // As `layerfs import` writes: fsyncs gathered into one sync before the record names the layer.
+  if (flags.durable) stores.push(['DirBlobStore, durable (fsyncs batched)', new DirBlobStore(path.join(scratch, 'durable'), { durable: true, batch: true })]);
   for (const [label, store] of stores) {
     let layer: Layer | undefined;
     steps.push(time(`import: ${label}`, L, () => {
       layer = importInto(tree, store);
+      store.sync();
       return stored(store);
     }));
     if (layer!.id !== memoryLayer!.id) throw new Error(`${label} gave layer ${layer!.id}, memory gave ${memoryLayer!.id}`);
     steps.push(time(`read back: ${label} (page cache warm)`, L, () => readBack(tree, store, layer!, target)));
+  }
+
+  if (flags.durable) {
+    // From a directory on disk, as `layerfs import DIR` does, beside `tar x` of the same tree onto
+    // the same disk (then a sync, so both are durable). The source is in the page cache for both.
+    process.stderr.write('writing the tree to disk and a tar of it (untimed)... ');
+    const source = path.join(scratch, 'source');
+    writeTree(tree, source);
+    const tarball = path.join(scratch, 'tree.tar');
+    execFileSync('tar', ['cf', tarball, '-C', source, '.']);
+    execFileSync('sync', ['-f', scratch]);
+    process.stderr.write('done\n');
+    const extracted = path.join(scratch, 'extracted');
+    steps.push(time('tar x of the same tree', L, () => {
+      fs.mkdirSync(extracted);
+      execFileSync('tar', ['xf', tarball, '-C', extracted]);
+    }));
+    steps.push(time('sync after tar x', L, () => void execFileSync('sync', ['-f', extracted])));
+    const last = steps.length;
+    steps.push({ name: 'tar x + sync (durable)', bytes: L, seconds: steps[last - 2]!.seconds + steps[last - 1]!.seconds });
+    const store = new DirBlobStore(path.join(scratch, 'from-dir'), { durable: true, batch: true });
+    steps.push(time('import DIR: DirBlobStore, durable (fsyncs batched)', L, () => {
+      layerFromFs(store, fs, source, { chunkSize });
+      store.sync();
+      return stored(store);
+    }));
   }
 
   const rate = (step: Step) => step.bytes / 1e6 / step.seconds;

@@ -24,6 +24,7 @@ export const mountCommand: Command = {
     'cache-seconds': { type: 'string', arg: 'SECONDS', help: 'how long the kernel trusts names and attributes (default 3600; 0: ask every time)' },
     'save-interval': { type: 'string', arg: 'SECONDS', help: 'seconds between saves of changes (default 5)' },
     debug: { type: 'boolean', help: 'log every FUSE request' },
+    'verify-reads': { type: 'boolean', help: 'hash every chunk read, in the daemon (no FUSE passthrough)' },
   },
   positionals: [1, 2],
   positionalNames: ['CONTAINER', 'MOUNTPOINT'],
@@ -81,6 +82,7 @@ function serveOptions(context: Context, values: Values): ServeOptions {
     dev: defaults.dev && values.nodev !== true,
     cacheSeconds: seconds(values, 'cache-seconds', defaults.cacheSeconds, { zero: true }),
     debug: values.debug === true,
+    verifyReads: values['verify-reads'] === true,
     saveSeconds: seconds(values, 'save-interval', defaults.saveSeconds, { zero: false }),
   };
 }

@@ -13,6 +13,8 @@ export interface ServeOptions {
   debug: boolean;
   /** Seconds between saves of changed containers. */
   saveSeconds: number;
+  /** Hash every chunk read (no FUSE passthrough): docs/store-layout.md. */
+  verifyReads?: boolean;
   log: (line: string) => void;
 }
 
@@ -110,13 +112,15 @@ export async function serveAll(engine: Engine, mountpoint: string, options: Serv
 }
 
 function mountOptions(options: ServeOptions, source: string): MountOptions {
-  const { allowOther, suid, dev, cacheSeconds, debug } = options;
+  const { allowOther, suid, dev, cacheSeconds, debug, verifyReads, log } = options;
   return {
     allowOther,
     suid,
     dev,
     cacheSeconds,
     debug,
+    verifyReads,
+    log,
     source: `layerfs:${source}`,
     // The container is locked and this process changes it only through the mount.
     writebackCache: true,

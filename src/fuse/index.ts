@@ -5,4 +5,5 @@
  * each under its own name.
  */
 export { mountContainer, mountMany, cleanStaleMount, lazyUnmount, type FuseMount, type MountOptions } from './mount.js';
+export { unmountPath } from './unmount.js';
 export { unionNodeOps, type OpHooks } from './union-ops.js';

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises';
 import type { UnionView } from '../union/index.js';
-import { lazyUnmount as fusermountLazy, startFuseNative } from './fuse-native/mount.js';
+import { startFuseNative } from './fuse-native/mount.js';
 import { unionOps } from './fuse-native/ops.js';
 import { routerOps as pathRouterOps } from './fuse-native/router.js';
 import { fuseDevice } from './kernel/native.js';
@@ -8,6 +8,7 @@ import type { NodeOps } from './kernel/node-ops.js';
 import { Session } from './kernel/session.js';
 import { routerOps } from './router.js';
 import { type OpHooks, unionNodeOps } from './union-ops.js';
+import { unmountPath } from './unmount.js';
 
 export interface MountOptions extends OpHooks {
   /** Let users other than the mounting one in (FUSE's allow_other). */
@@ -22,7 +23,8 @@ export interface MountOptions extends OpHooks {
    * Let the kernel gather writes in its page cache (default false): writes run several times
    * faster, but the kernel owns files' sizes and mtimes, so a change made through the in-memory
    * API while mounted may show with the old size. `layerfs mount` turns it on: nothing changes a
-   * container it serves behind the kernel's back.
+   * container it serves behind the kernel's back. Only where passthrough is off: the two
+   * exclude each other.
    */
   writebackCache?: boolean;
   /** Log every FUSE request. */
@@ -41,6 +43,13 @@ export interface MountOptions extends OpHooks {
    * which needs no compiler but is slower and carries times in milliseconds.
    */
   backend?: 'kernel' | 'fuse-native';
+  /**
+   * FUSE passthrough (default on; LAYERFS_PASSTHROUGH=0 turns it off): the kernel reads unchanged
+   * lower files from the store's files directly (Linux 6.9+, as root). `verifyReads` turns it off.
+   */
+  passthrough?: boolean;
+  /** Lines worth a log: whether passthrough is on, once. */
+  log?: (line: string) => void;
 }
 
 export interface FuseMount {
@@ -75,6 +84,8 @@ async function start(mountpoint: string, ops: NodeOps, options: MountOptions): P
     source: mountSource(options.source),
     debug: options.debug ?? false,
     onError: (error, op, node) => options.onError?.(error, op, `inode ${node}`),
+    passthrough: (options.passthrough ?? process.env.LAYERFS_PASSTHROUGH !== '0') && !options.verifyReads,
+    log: options.log,
   });
   return {
     mountpoint,
@@ -110,11 +121,8 @@ export function mountMany(
 }
 
 /** Detaches a mount point at once, even while it is busy (umount -l). */
-export async function lazyUnmount(mountpoint: string): Promise<void> {
-  const device = fuseDevice();
-  if (device instanceof Error) return fusermountLazy(mountpoint);
-  const result = device.unmount(mountpoint, true);
-  if (result < 0) throw new Error(`cannot unmount ${mountpoint} (errno ${-result})`);
+export function lazyUnmount(mountpoint: string): Promise<void> {
+  return unmountPath(mountpoint, { lazy: true });
 }
 
 /**

@@ -132,6 +132,11 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
       const [, ops, ino] = split(node);
       return ops.read(ino, position, length, target, offset);
     },
+    backing(node) {
+      if (node === ROOT) return undefined;
+      const [, ops, ino] = split(node);
+      return ops.backing?.(ino);
+    },
     write(node, position, bytes, killPrivileges) {
       const [, ops, ino] = split(node);
       return ops.write(ino, position, bytes, killPrivileges);

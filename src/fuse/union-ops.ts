@@ -7,6 +7,11 @@ import { RENAME_EXCHANGE, RENAME_NOREPLACE } from './kernel/protocol.js';
 export interface OpHooks {
   /** After a program's fsync: persist the container (its data must survive a crash). */
   onSync?: () => void;
+  /**
+   * Hash every chunk a program reads (the daemon reads every file): no backing files are handed
+   * to the kernel, whose reads the store cannot check (docs/store-layout.md).
+   */
+  verifyReads?: boolean;
 }
 
 const S_IFMT = 0o170000;
@@ -106,6 +111,12 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     retain: (node) => view.open(node),
     forget: (node) => view.close(node),
     read: (node, position, length, target, offset) => view.read(node, position, length, target, offset),
+    backing(node) {
+      if (hooks.verifyReads) return undefined;
+      // Unchanged since it came from a layer, and whole in one file of the store.
+      const content = view.storedContent(node);
+      return content && view.store.backingFile?.(content);
+    },
     write(node, position, bytes, kill) {
       if (kill) killPrivileges(node);
       // Any write drops file capabilities, also root's (the kernel leaves it to us: KILLPRIV_V2).

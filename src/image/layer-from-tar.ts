@@ -71,7 +71,12 @@ export async function layerFromTar(store: BlobStore, source: TarSource, options:
       switch (header.type) {
         case 'file': {
           const writer = new ContentWriter(store, chunkSize);
-          for await (const bytes of body) writer.write(bytes);
+          try {
+            for await (const bytes of body) writer.write(bytes);
+          } catch (error) {
+            writer.abort();
+            throw error;
+          }
           builder.file(path, writer.finish() satisfies Content, meta);
           break;
         }

@@ -1,5 +1,5 @@
 import * as nodePath from 'node:path';
-import { type BlobStore, type Content, DEFAULT_CHUNK_SIZE, putChunk } from '../store/index.js';
+import { type BlobStore, type Content, ContentWriter, DEFAULT_CHUNK_SIZE } from '../store/index.js';
 import { LayerBuilder, type LayerBuilderOptions } from './builder.js';
 import type { Inode, Meta } from './inode.js';
 import type { Layer } from './layer.js';
@@ -106,7 +106,7 @@ function metaOf(stat: StatLike): Partial<Meta> {
 
 /** Reads a file chunk by chunk, so a large file never sits in memory whole. */
 function readContent(store: BlobStore, fs: ReadableFs, path: string, size: number, chunkSize: number): Content {
-  const chunks: Content['chunks'][number][] = [];
+  const writer = new ContentWriter(store, chunkSize);
   const buffer = new Uint8Array(chunkSize);
   const fd = fs.openSync(path, 'r');
   try {
@@ -119,12 +119,15 @@ function readContent(store: BlobStore, fs: ReadableFs, path: string, size: numbe
         filled += read;
       }
       if (filled === 0) break;
-      chunks.push(putChunk(store, buffer.subarray(0, filled)));
+      writer.write(buffer.subarray(0, filled));
       total += filled;
       if (filled < chunkSize) break;
     }
     if (total !== size) throw new Error(`${path} changed size while it was read (${size} -> ${total} bytes)`);
-    return { size: total, chunkSize, chunks };
+    return writer.finish();
+  } catch (error) {
+    writer.abort();
+    throw error;
   } finally {
     fs.closeSync(fd);
   }

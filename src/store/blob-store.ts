@@ -1,4 +1,5 @@
 import { type Digest, type HashFn, toDigest, xxh64 } from './digest.js';
+import type { Content } from './chunk.js';
 import { BlobError } from './errors.js';
 
 export interface StoreStats {
@@ -33,6 +34,24 @@ export interface BlobStore {
   /** Size of a stored blob without reading it. */
   size(digest: Digest): number;
   stats(): StoreStats;
+  /**
+   * Optional (DirBlobStore): a writer that lays one file's chunks end to end in one backing file,
+   * so the kernel can read the file directly (FUSE passthrough). Its digests are put()'s.
+   */
+  fileWriter?(chunkSize: number): FileWriter;
+  /** Optional: a file of the store holding exactly `content`'s bytes at their offsets, if there is one. */
+  backingFile?(content: Content): string | undefined;
+  /** Optional: after deletions, reclaims what nothing uses any more (run by gc, with no writer about). */
+  compact?(): void;
+}
+
+/** One file's chunks in order, from the first; finish() publishes them, abort() drops them. */
+export interface FileWriter {
+  /** Stores the next chunk: its digest, or null for a chunk of zeros (a hole). */
+  put(bytes: Uint8Array): Digest | null;
+  /** The file is complete at `size` bytes (the last chunk may be short): make it readable. */
+  finish(size: number): void;
+  abort(): void;
 }
 
 export interface BlobStoreOptions {
@@ -82,25 +101,33 @@ export abstract class BaseBlobStore implements BlobStore {
   }
 
   put(bytes: Uint8Array): Digest {
+    return this.place(bytes, (digest) => this.writeRaw(digest, bytes)).digest;
+  }
+
+  /**
+   * Finds the digest of `bytes` and calls `store` with it when they are not stored yet (`stored`
+   * false: they were). The rules of put, shared with writers that keep bytes elsewhere.
+   */
+  protected place(bytes: Uint8Array, store: (digest: Digest) => void): { digest: Digest; stored: boolean } {
     this.logicalBytes += bytes.length;
     const hash = this.hash(bytes);
     for (let collision = 0; ; collision++) {
       const digest = toDigest(hash, collision);
       const existing = this.readRaw(digest);
       if (existing === undefined) {
-        this.writeRaw(digest, bytes);
+        store(digest);
         this.newBytes += bytes.length;
-        return digest;
+        return { digest, stored: true };
       }
       // Trust bytes, not hashes: a hit with other bytes is a collision and takes the next suffix.
       // A stored copy that is itself corrupt is rewritten rather than trusted.
       if (Buffer.compare(existing, bytes) === 0) {
         this.reused(digest);
-        return digest;
+        return { digest, stored: false };
       }
       if (!this.matches(digest, existing)) {
-        this.writeRaw(digest, bytes);
-        return digest;
+        store(digest);
+        return { digest, stored: true };
       }
     }
   }

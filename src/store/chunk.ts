@@ -41,8 +41,17 @@ export function putContent(store: BlobStore, bytes: Uint8Array, chunkSize = DEFA
   // A chunk size of 0 would loop forever.
   if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new RangeError(`bad chunk size ${chunkSize}`);
   const chunks: (Digest | null)[] = [];
-  for (let at = 0; at < bytes.length; at += chunkSize) {
-    chunks.push(putChunk(store, bytes.subarray(at, at + chunkSize)));
+  // The store's file writer, where it has one, lays a file out whole (or packs a small one).
+  const file = bytes.length > 0 ? store.fileWriter?.(chunkSize) : undefined;
+  try {
+    for (let at = 0; at < bytes.length; at += chunkSize) {
+      const chunk = bytes.subarray(at, at + chunkSize);
+      chunks.push(file ? file.put(chunk) : putChunk(store, chunk));
+    }
+    file?.finish(bytes.length);
+  } catch (error) {
+    file?.abort();
+    throw error;
   }
   return { size: bytes.length, chunkSize, chunks };
 }

@@ -1,16 +1,19 @@
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore, FileWriter } from './blob-store.js';
 import { type Content, DEFAULT_CHUNK_SIZE, putChunk } from './chunk.js';
 import type { Digest } from './digest.js';
 
 /**
  * Stores bytes that arrive in pieces of any size (a stream, a tar member) as chunked content,
- * holding at most one chunk in memory: a multi-GiB file is never buffered whole.
+ * holding at most one chunk in memory: a multi-GiB file is never buffered whole. Chunks go
+ * through the store's file writer where it has one (the directory store lays a file out whole,
+ * for the kernel to read directly, and packs small files), else one blob each.
  */
 export class ContentWriter {
   private readonly chunks: (Digest | null)[] = [];
   private readonly buffer: Uint8Array;
   private filled = 0;
   private size = 0;
+  private readonly file: FileWriter | undefined;
 
   constructor(
     private readonly store: BlobStore,
@@ -18,6 +21,7 @@ export class ContentWriter {
   ) {
     if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new RangeError(`bad chunk size ${chunkSize}`);
     this.buffer = new Uint8Array(chunkSize);
+    this.file = store.fileWriter?.(chunkSize);
   }
 
   write(bytes: Uint8Array): void {
@@ -25,7 +29,7 @@ export class ContentWriter {
     while (at < bytes.length) {
       // Whole chunks straight from the caller's bytes: no copy (the store keeps its own).
       if (this.filled === 0 && bytes.length - at >= this.chunkSize) {
-        this.chunks.push(putChunk(this.store, bytes.subarray(at, at + this.chunkSize)));
+        this.putChunk(bytes.subarray(at, at + this.chunkSize));
         at += this.chunkSize;
         continue;
       }
@@ -34,7 +38,7 @@ export class ContentWriter {
       this.filled += take;
       at += take;
       if (this.filled === this.chunkSize) {
-        this.chunks.push(putChunk(this.store, this.buffer));
+        this.putChunk(this.buffer);
         this.filled = 0;
       }
     }
@@ -43,10 +47,23 @@ export class ContentWriter {
 
   /** The content written so far, the short last chunk stored. Write nothing after this. */
   finish(): Content {
-    if (this.filled > 0) {
-      this.chunks.push(putChunk(this.store, this.buffer.subarray(0, this.filled)));
+    try {
+      if (this.filled > 0) this.putChunk(this.buffer.subarray(0, this.filled));
       this.filled = 0;
+      this.file?.finish(this.size);
+    } catch (error) {
+      this.abort();
+      throw error;
     }
     return { size: this.size, chunkSize: this.chunkSize, chunks: this.chunks };
+  }
+
+  /** Drops what the file writer holds unpublished (the import failed). */
+  abort(): void {
+    this.file?.abort();
+  }
+
+  private putChunk(bytes: Uint8Array): void {
+    this.chunks.push(this.file ? this.file.put(bytes) : putChunk(this.store, bytes));
   }
 }

@@ -17,5 +17,6 @@ export function collectGarbage(store: BlobStore, live: ReadonlySet<Digest>): GcR
     store.delete(digest);
     deleted++;
   }
+  store.compact?.();
   return { deleted, freedBytes };
 }

@@ -5,7 +5,7 @@
  * and cost nothing. Every read rehashes its blob: a corrupt or missing blob is a BlobError, never
  * wrong bytes.
  */
-export { type BlobStore, type BlobStoreOptions, BaseBlobStore, type StoreStats } from './blob-store.js';
+export { type BlobStore, type BlobStoreOptions, BaseBlobStore, type FileWriter, type StoreStats } from './blob-store.js';
 export { MemoryBlobStore } from './memory.js';
 export { DirBlobStore, type DirBlobStoreOptions } from './dir.js';
 export { type Digest, type HashFn, xxh64, toDigest, parseDigest, isDigest } from './digest.js';

@@ -54,6 +54,13 @@ export function fileDataFrom(content: Content, origin: number): FileData {
   return { size, chunkSize, origin, base: chunks, baseLimit: chunks.length, patch: new Map() };
 }
 
+/** The content a file was copied up from, when nothing was written or cut since. */
+export function unchangedContent(data: FileData): Content | undefined {
+  const { size, chunkSize, base, baseLimit, patch } = data;
+  if (patch.size > 0 || baseLimit < base.length || Math.ceil(size / chunkSize) !== base.length) return undefined;
+  return { size, chunkSize, chunks: base };
+}
+
 export function cloneFileData(data: FileData): FileData {
   return { ...data, patch: new Map(data.patch) };
 }

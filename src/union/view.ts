@@ -1,6 +1,6 @@
 import { type Errno, ErrnoError } from '../errno.js';
 import { type Inode, type Kind, PATH_MAX, TYPE_BITS, WHITEOUT } from '../layer/index.js';
-import { type BlobStore, DEFAULT_CHUNK_SIZE } from '../store/index.js';
+import { type BlobStore, type Content, DEFAULT_CHUNK_SIZE } from '../store/index.js';
 import { nowNs } from './clock.js';
 import { CowMap } from './cow-map.js';
 import {
@@ -10,6 +10,7 @@ import {
   newFileData,
   readFileData,
   truncateFileData,
+  unchangedContent,
   writeFileData,
 } from './file-data.js';
 import { type Image, ROOT_INO } from './image.js';
@@ -242,6 +243,16 @@ export class UnionView {
     const data = 'data' in inode ? inode.data : fileDataFrom(inode.content, ino);
     this.touchAtime(ino, inode);
     return readFileData(this.store, data, position, length, target, targetOffset);
+  }
+
+  /**
+   * The stored content a file reads as, when no byte of it changed since it came from a layer (a
+   * copy-up of metadata alone keeps it): what a FUSE mount may let the kernel read directly.
+   */
+  storedContent(ino: number): Content | undefined {
+    const inode = this.inode(ino);
+    if (inode.kind !== 'file') return undefined;
+    return 'data' in inode ? unchangedContent(inode.data) : inode.content;
   }
 
   readAll(ino: number): Uint8Array {

@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { lazyUnmount } from '../../src/fuse/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { fuseUnavailable, hostTree, layerfs, mainScript, storeCli } from './helpers.js';
 
@@ -11,7 +12,7 @@ if (unavailable) console.warn(`SKIPPED: layerfs mount tests: ${unavailable}`);
 const daemons: number[] = [];
 const mountpoints: string[] = [];
 
-afterEach(() => {
+afterEach(async () => {
   for (const pid of daemons.splice(0)) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -20,11 +21,9 @@ afterEach(() => {
     }
   }
   for (const mountpoint of mountpoints.splice(0)) {
-    try {
-      execFileSync('fusermount', ['-uz', mountpoint], { stdio: 'ignore' });
-    } catch {
+    await lazyUnmount(mountpoint).catch(() => {
       // Not mounted.
-    }
+    });
   }
 });
 

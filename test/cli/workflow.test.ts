@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ociArchive, packTar } from '../../src/image/index.js';
 import { Engine, Layer, MemoryBlobStore, layerFromSpec } from '../../src/index.js';
 import { seededBytes } from '../helpers/bytes.js';
+import { corruptChunk } from '../helpers/store-faults.js';
 import { tempDir } from '../helpers/tmp.js';
 import { hostTree, storeCli } from './helpers.js';
 
@@ -88,7 +89,7 @@ describe('layerfs from import to gc', () => {
     const file = layer.inode(layer.lookup('/lib/libc.so')!);
     if (file.kind !== 'file') throw new Error('expected a file');
     const chunk = file.content.chunks[1]!;
-    fs.writeFileSync(engine.store.pathOf(chunk), 'rotten bits');
+    corruptChunk(engine.store, chunk);
 
     const result = await run('verify');
     expect(result.status).toBe(1);

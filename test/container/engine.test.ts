@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type Container, type Digest, Engine, EngineError, Layer, upperDigests } from '../../src/index.js';
 import { seededBytes } from '../helpers/bytes.js';
+import { corruptChunk, loseChunk } from '../helpers/store-faults.js';
 import { tempDir } from '../helpers/tmp.js';
 import { text, writeText } from './helpers.js';
 
@@ -77,7 +78,7 @@ describe('Engine layout', () => {
   it('lays out blobs, images, containers and locks under the store folder', () => {
     const { dir, engine } = storeWithBase();
     engine.create('base', 'web');
-    expect(fs.readdirSync(dir).sort()).toEqual(['blobs', 'containers', 'images', 'layerfs.json', 'locks', 'tmp']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['blobs', 'containers', 'images', 'layerfs.json', 'locks', 'objects', 'tmp']);
     expect(fs.readdirSync(path.join(dir, 'images'))).toEqual(['base.json']);
     expect(fs.readdirSync(path.join(dir, 'containers'))).toEqual(['web.json']);
     const image = JSON.parse(fs.readFileSync(path.join(dir, 'images/base.json'), 'utf8'));
@@ -395,13 +396,10 @@ describe('Engine gc, verify and df', () => {
     const chunk = base.inode(base.lookup('/usr/lib/libc.so')!);
     if (chunk.kind !== 'file') throw new Error('expected a file');
     const corrupt = chunk.content.chunks[0]!;
-    const file = engine.store.pathOf(corrupt);
-    const bytes = fs.readFileSync(file);
-    bytes[10]! ^= 1;
-    fs.writeFileSync(file, bytes);
+    corruptChunk(engine.store, corrupt);
     const upper = engine.container('web').upper!;
     const missing = [...upperDigests(engine.store.get(upper))][0]!;
-    fs.rmSync(engine.store.pathOf(missing));
+    loseChunk(engine.store, missing);
 
     const report = engine.verify();
     expect(report.ok).toBe(false);

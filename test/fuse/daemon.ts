@@ -2,16 +2,19 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { lazyUnmount } from '../../src/fuse/index.js';
 import type { LayerSpec } from '../../src/index.js';
 
 /** Why a FUSE mount cannot be tested here, or undefined. */
 export function fuseUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'FUSE tests need Linux';
   if (!fs.existsSync('/dev/fuse')) return '/dev/fuse is missing';
+  // Root mounts with mount(2) and unmounts with umount2(2): fuse3 is needed by other users only.
+  if (process.getuid?.() === 0) return undefined;
   try {
-    execFileSync('which', ['fusermount'], { stdio: 'ignore' });
+    execFileSync('which', ['fusermount3'], { stdio: 'ignore' });
   } catch {
-    return 'fusermount is missing (apt-get install fuse3)';
+    return 'not root, and fusermount3 is missing (apt-get install fuse3)';
   }
   return undefined;
 }
@@ -25,10 +28,11 @@ export class Daemon {
   private readonly state: string;
   log = '';
 
-  /** `backend`: which FUSE binding the daemon mounts with (src/fuse/mount.ts). */
+  /** `backend`: which FUSE binding the daemon mounts with (src/fuse/mount.ts); `passthrough` off serves every read itself. */
   constructor(
     layers: LayerSpec[],
     private readonly backend: 'kernel' | 'fuse-native' = 'kernel',
+    private readonly passthrough = true,
   ) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-fuse-'));
     this.mountpoint = path.join(this.root, 'mnt');
@@ -42,7 +46,7 @@ export class Daemon {
   async start(): Promise<void> {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'serve.ts'), this.mountpoint, this.fixture, this.state], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LAYERFS_FUSE_BACKEND: this.backend },
+      env: { ...process.env, LAYERFS_FUSE_BACKEND: this.backend, LAYERFS_PASSTHROUGH: this.passthrough ? '1' : '0' },
     });
     this.child = child;
     child.stderr!.on('data', (chunk) => (this.log += chunk));
@@ -52,10 +56,17 @@ export class Daemon {
     });
   }
 
-  /** The blob files of the daemon's store. */
-  blobFiles(): string[] {
-    const blobs = path.join(this.state, 'store', 'blobs');
-    return fs.readdirSync(blobs).flatMap((fan) => fs.readdirSync(path.join(blobs, fan)).map((name) => path.join(blobs, fan, name)));
+  /** The daemon's store folder (a DirBlobStore). */
+  get store(): string {
+    return path.join(this.state, 'store');
+  }
+
+  /** The files of the daemon's store that hold content: blobs, objects and packs. */
+  contentFiles(): string[] {
+    return ['blobs', 'objects'].flatMap((folder) => {
+      const root = path.join(this.store, folder);
+      return fs.readdirSync(root, { recursive: true, encoding: 'utf8' }).map((name) => path.join(root, name)).filter((file) => fs.statSync(file).isFile() && path.basename(file) !== 'index');
+    });
   }
 
   async stop(): Promise<void> {
@@ -77,7 +88,7 @@ export class Daemon {
       child.kill('SIGKILL');
     });
     this.child = undefined;
-    execFileSync('fusermount', ['-uz', this.mountpoint]);
+    await lazyUnmount(this.mountpoint);
   }
 
   async dispose(): Promise<void> {

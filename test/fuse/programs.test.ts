@@ -1,11 +1,16 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DirBlobStore } from '../../src/store/index.js';
 import { Daemon, fuseUnavailable } from './daemon.js';
 
 const unavailable = fuseUnavailable();
 if (unavailable) console.warn(`SKIPPED: FUSE program tests: ${unavailable}`);
+
+/** 300 KiB of text that never repeats a 64 KiB chunk. */
+const BIG = Array.from({ length: 300 * 1024 / 16 }, (_, i) => `${i}`.padStart(15, '0') + '\n').join('');
 
 const fixture = [
   {
@@ -20,6 +25,8 @@ const fixture = [
     // Read by one test only, after it has damaged the blobs on disk.
     '/data/intact': 'i'.repeat(150_000),
     '/data/damaged': 'd'.repeat(150_000),
+    // More than a chunk: a whole object in the store, which the kernel reads itself (passthrough).
+    '/data/big.bin': BIG,
   },
   { '/usr/share/doc/extra': 'from the second layer\n', '/etc/hosts': '127.0.0.1 localhost layerfs\n' },
 ] as const;
@@ -29,9 +36,15 @@ function sh(cwd: string, script: string): string {
   return execFileSync('sh', ['-c', script], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: cwd, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
 }
 
-// Both FUSE bindings: layerfs's own (native/fuse) and the fuse-native fallback.
-describe.skipIf(unavailable !== undefined).each(['kernel', 'fuse-native'] as const)('ordinary programs on a mounted container (%s)', (backend) => {
-  const daemon = new Daemon(fixture as never, backend);
+const variants = [
+  { name: 'kernel', backend: 'kernel', passthrough: true },
+  { name: 'kernel, passthrough off', backend: 'kernel', passthrough: false },
+  { name: 'fuse-native', backend: 'fuse-native', passthrough: false },
+] as const;
+
+// Both FUSE bindings: layerfs's own (native/fuse), with and without passthrough, and the fuse-native fallback.
+describe.skipIf(unavailable !== undefined).each(variants)('ordinary programs on a mounted container ($name)', ({ backend, passthrough }) => {
+  const daemon = new Daemon(fixture as never, backend, passthrough);
   let mnt = '';
   beforeAll(async () => {
     await daemon.start();
@@ -144,13 +157,66 @@ os.close(fd)
     expect(fs.statSync(path.join(mnt, 'var/lib/hard')).ino).toBe(fs.statSync(path.join(mnt, 'var/lib/hard2')).ino);
   });
 
-  it('a blob damaged on disk is an I/O error, never wrong bytes', async () => {
-    // Every chunk of /data/damaged (64 KiB of 'd', and the 21,072-byte tail) gets other bytes.
-    for (const file of daemon.blobFiles()) {
+  it('mmap and reads of a lower file give its bytes', () => {
+    const out = sh(mnt, `python3 -c "
+import hashlib, mmap
+with open('data/big.bin', 'rb') as f:
+    m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+    print(hashlib.sha256(m[:]).hexdigest(), m[16 * 1000:16 * 1000 + 15].decode())
+print(hashlib.sha256(open('data/big.bin', 'rb').read()).hexdigest())
+"`);
+    const sha = createHash('sha256').update(BIG).digest('hex');
+    expect(out).toBe(`${sha} 000000000001000\n${sha}\n`);
+  });
+
+  it('the mount says once whether the kernel passes lower files through (after the first lower file it passed)', () => {
+    const said = daemon.log.match(/FUSE passthrough \w+/g) ?? [];
+    if (backend === 'kernel' && passthrough) expect(said).toEqual(['FUSE passthrough on']);
+    else expect(said).toEqual([]);
+  });
+
+  it('a write into a lower file the kernel passes through copies up; the shared object is never written', () => {
+    const objects = () => daemon.contentFiles().map((file): [string, string] => [file, fs.readFileSync(file).toString('latin1')]);
+    const before = objects();
+    const out = sh(mnt, `python3 -c "
+import errno, os
+r = os.open('data/big.bin', os.O_RDONLY)
+head = os.pread(r, 15, 0)
+try:
+    os.close(os.open('data/big.bin', os.O_RDWR))
+    print('writable while read')
+except OSError as e:
+    print(errno.errorcode[e.errno])
+os.close(r)
+w = os.open('data/big.bin', os.O_RDWR)
+os.pwrite(w, b'written here', 100 * 1024)
+os.close(w)
+r = os.open('data/big.bin', os.O_RDONLY)
+print(head.decode(), os.pread(r, 12, 100 * 1024).decode(), os.pread(r, 15, 0).decode(), os.fstat(r).st_size)
+os.close(r)
+"`);
+    // The kernel wants every open of an inode passed through while one is: a writer waits (ETXTBSY).
+    expect(out).toBe(`${backend === 'kernel' && passthrough ? 'ETXTBSY' : 'writable while read'}\n000000000000000 written here 000000000000000 ${300 * 1024}\n`);
+    // New blobs may hold the change; every file the store had is as it was.
+    const after = new Map(objects());
+    for (const [file, bytes] of before) expect(after.get(file) === bytes, file).toBe(true);
+  });
+
+  it(passthrough ? 'a blob damaged on disk is found by verify; reads the kernel passes through are not rehashed' : 'a blob damaged on disk is an I/O error, never wrong bytes', async () => {
+    // Every stored byte of /data/damaged (its object: 'd' only) becomes another.
+    for (const file of daemon.contentFiles()) {
       const bytes = fs.readFileSync(file);
-      if (bytes.length > 0 && bytes.every((byte) => byte === 0x64)) fs.writeFileSync(file, Buffer.alloc(bytes.length, 0x78));
+      if (bytes.length > 0 && bytes.every((byte) => byte === 0x64)) {
+        fs.chmodSync(file, 0o644);
+        fs.writeFileSync(file, Buffer.alloc(bytes.length, 0x78));
+      }
     }
     expect(await fs.promises.readFile(path.join(mnt, 'data/intact'), 'utf8')).toBe('i'.repeat(150_000));
+    if (passthrough) {
+      const store = new DirBlobStore(daemon.store);
+      expect([...store.digests()].filter((digest) => !store.verify(digest))).toHaveLength(2); // the 'd' chunk and the tail
+      return;
+    }
     await expect(fs.promises.readFile(path.join(mnt, 'data/damaged'))).rejects.toMatchObject({ code: 'EIO' });
     expect(daemon.log).toMatch(/corrupt/);
   });

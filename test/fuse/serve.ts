@@ -20,7 +20,7 @@ const save = () => {
   fs.writeFileSync(`${upperFile}.tmp`, container.saveUpper());
   fs.renameSync(`${upperFile}.tmp`, upperFile);
 };
-const mount = await mountContainer(container, mountpoint, { onSync: save, onError: (error, op, at) => console.error(`layerfs: ${op} ${at}:`, error) });
+const mount = await mountContainer(container, mountpoint, { onSync: save, onError: (error, op, at) => console.error(`layerfs: ${op} ${at}:`, error), log: (line) => console.error(line) });
 console.log('ready');
 const stop = async () => {
   await mount.unmount();

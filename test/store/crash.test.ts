@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,37 +6,17 @@ import { describe, expect, it } from 'vitest';
 import { DirBlobStore, isDigest } from '../../src/store/index.js';
 import { seededBytes } from '../helpers/bytes.js';
 import { tempDir } from '../helpers/tmp.js';
+import { killMidway } from './children/kill.js';
 
 const children = fileURLToPath(new URL('./children/', import.meta.url));
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Runs a child script under tsx, as `node --import tsx <script>`. */
-function spawnChild(script: string, args: string[]) {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(children, script), ...args], {
-    cwd: repo,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
 describe('DirBlobStore after a crash', () => {
   it('holds only whole blobs when a writer is killed with SIGKILL mid-put', async () => {
     const root = tempDir();
-    const child = spawnChild('put-loop.ts', [root, String(4 * 1024 * 1024)]);
-    let puts = 0;
-    let stderr = '';
-    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_, signal) => resolve(signal)));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (data: Buffer) => {
-        puts += data.toString().split('\n').filter((line) => line.startsWith('put ')).length;
-        if (puts >= 12) resolve();
-      });
-      child.on('exit', (code) => reject(new Error(`child exited early (${code}): ${stderr}`)));
-    });
-    // Kill it some time into a later put, most likely mid-write.
-    await new Promise((resolve) => setTimeout(resolve, 7));
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
+    // Killed some time into a later put, most likely mid-write.
+    const child = await killMidway('put-loop.ts', [root, String(4 * 1024 * 1024)], 'put ', 12);
+    expect(child.signal).toBe('SIGKILL');
 
     // A leftover of the dead writer, whether or not the kill landed mid-write.
     const tmp = path.join(root, 'tmp');

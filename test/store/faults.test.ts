@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   type BaseBlobStore,
@@ -11,6 +10,7 @@ import {
   toDigest,
 } from '../../src/store/index.js';
 import { seededBytes, text } from '../helpers/bytes.js';
+import { corruptChunk, loseChunk } from '../helpers/store-faults.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** A memory store whose chosen blobs read back with one bit flipped, as failing RAM would. */
@@ -51,8 +51,8 @@ const backends: [string, () => Backend][] = [
       const store = new DirBlobStore(tempDir(), { durable: false });
       return {
         store,
-        corrupt: (digest) => fs.writeFileSync(store.pathOf(digest), 'not what was stored'),
-        lose: (digest) => fs.rmSync(store.pathOf(digest)),
+        corrupt: (digest) => corruptChunk(store, digest),
+        lose: (digest) => loseChunk(store, digest),
       };
     },
   ],
@@ -115,6 +115,16 @@ describe.each(backends)('%s store faults', (_, open) => {
     corrupt(content.chunks[2]!);
     expect(readContent(store, content, 0, 32)).toHaveLength(32);
     expect(() => readContent(store, content)).toThrow(BlobError);
+  });
+
+  it('putting the same file again repairs a corrupt chunk of it', () => {
+    const { store, corrupt } = open();
+    const bytes = seededBytes(64, 4);
+    const content = putContent(store, bytes, 16);
+    corrupt(content.chunks[1]!);
+    expect(putContent(store, bytes, 16)).toEqual(content);
+    for (const digest of content.chunks) expect(store.verify(digest!)).toBe(true);
+    expect(Buffer.compare(readContent(store, content), bytes)).toBe(0);
   });
 
   it('putting the same bytes again repairs a corrupt blob', () => {

@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type FuseClass from 'fuse-native';
 import { type FuseMount, type MountOptions, mountSource } from '../mount.js';
+import { unmountPath } from '../unmount.js';
 
 type FuseConstructor = typeof FuseClass;
 
@@ -23,6 +23,10 @@ function fuseNative(): FuseConstructor {
         (Fuse.prototype as unknown as { _op_getattr: (this: unknown, signal: unknown, path: string) => void })._op_getattr.call({ ops: { getattr } }, signal, path);
       }
     }
+    // fuse-native unmounts with `fusermount -uz` (its own code calls Fuse.unmount); root needs no
+    // fusermount, so it goes the way every other unmount goes.
+    (Fuse as unknown as { unmount: (mountpoint: string, done: (error: Error | null) => void) => void }).unmount = (mountpoint, done) =>
+      void unmountPath(mountpoint, { lazy: true }).then(() => done(null), done);
     loaded = LayerFuse;
     const root = path.dirname(require.resolve('fuse-native/package.json'));
     if (!existsSync(path.join(root, 'build', 'Release', 'fuse.node'))) {
@@ -60,9 +64,4 @@ export function startFuseNative(mountpoint: string, ops: object, options: MountO
       });
     });
   });
-}
-
-/** Detaches a mount point at once, even while it is busy (fusermount -uz). */
-export function lazyUnmount(mountpoint: string): Promise<void> {
-  return new Promise((resolve, reject) => execFile('fusermount', ['-uz', mountpoint], (error) => (error ? reject(error) : resolve())));
 }

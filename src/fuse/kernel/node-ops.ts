@@ -73,6 +73,11 @@ export interface NodeOps {
   statfs?(node: number): Space | undefined;
   /** Whether the inode exists (permissions are the kernel's: default_permissions). */
   access(node: number): void;
+  /**
+   * A file of the host holding exactly this file's bytes at their offsets, for the kernel to read
+   * directly (FUSE passthrough; it is never written through), or undefined: served by read().
+   */
+  backing?(node: number): string | undefined;
   /** Calls `listener` after every change, whoever made it; returns the function that stops it. */
   observe(listener: (change: NodeChange) => void): () => void;
 }

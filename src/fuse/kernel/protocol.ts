@@ -1,5 +1,5 @@
 /**
- * The FUSE kernel protocol (linux/fuse.h, version 7.31) as far as layerfs speaks it: opcodes,
+ * The FUSE kernel protocol (linux/fuse.h, version 7.31, 7.40 with passthrough) as far as layerfs speaks it: opcodes,
  * init flags and the layouts of the structures it reads and writes. Little-endian, as on every
  * machine Linux runs FUSE on.
  */
@@ -7,6 +7,8 @@
 export const KERNEL_MAJOR = 7;
 /** The minor version we implement; the kernel adapts its structures to it. */
 export const KERNEL_MINOR = 31;
+/** The minor version of a connection with passthrough (7.40: backing files, FOPEN_PASSTHROUGH). */
+export const PASSTHROUGH_MINOR = 40;
 
 export const Op = {
   LOOKUP: 1,
@@ -64,6 +66,14 @@ export const Init = {
   MAX_PAGES: 1 << 22,
   CACHE_SYMLINKS: 1 << 23,
   HANDLE_KILLPRIV_V2: 1 << 28,
+  /** The flags go on in flags2 (bits 32 and up). */
+  INIT_EXT: 1 << 30,
+} as const;
+
+/** Init flags 32 and up, as fuse_init_in/out.flags2 carries them. */
+export const Init2 = {
+  DIRECT_IO_ALLOW_MMAP: 1 << (36 - 32),
+  PASSTHROUGH: 1 << (37 - 32),
 } as const;
 
 /** fuse_setattr_in.valid: which fields a SETATTR carries. */
@@ -84,7 +94,9 @@ export const SetattrValid = {
 export const WRITE_KILL_SUIDGID = 1 << 2;
 
 /** fuse_open_out.open_flags. */
+export const FOPEN_DIRECT_IO = 1 << 0;
 export const FOPEN_KEEP_CACHE = 1 << 1;
+export const FOPEN_PASSTHROUGH = 1 << 7;
 /** fuse_getattr_in.getattr_flags: the request names an open file. */
 export const GETATTR_FH = 1;
 /** rename2's flags (renameat2(2)). */

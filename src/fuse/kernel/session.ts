@@ -1,6 +1,7 @@
 import { ErrnoError, errnoCode, errnoNumber } from '../../errno.js';
 import { type FuseDevice, MOUNT_NODEV, MOUNT_NOSUID, fuseDevice } from './native.js';
 import { resumeAt } from './listing.js';
+import { Passthrough } from './passthrough.js';
 import type { AttrChanges, Caller, NodeChange, NodeOps } from './node-ops.js';
 import {
   ATTR_OUT,
@@ -21,6 +22,7 @@ import {
   OP_NAMES,
   OUT_HEADER,
   Op,
+  PASSTHROUGH_MINOR,
   REQUEST_BUFFER,
   STATFS_OUT,
   SetattrValid,
@@ -53,6 +55,13 @@ export interface SessionOptions {
   debug: boolean;
   /** Something that is not an ErrnoError went wrong: a bug, answered as EIO. */
   onError: (error: unknown, op: string, node: number) => void;
+  /**
+   * Ask for FUSE passthrough: files the ops give a backing file for are read by the kernel from
+   * it directly. Needs Linux 6.9+ (protocol 7.40) and CAP_SYS_ADMIN; falls back to read() else.
+   */
+  passthrough?: boolean;
+  /** Told once whether passthrough is on, and why not. */
+  log?: (line: string) => void;
 }
 
 /** A union has no fixed capacity: it reports a large, mostly free volume so programs write. */
@@ -105,6 +114,7 @@ export class Session {
   private readonly staleNames = new Map<string, { parent: number; name: string }>();
   private notifying = false;
   private readonly stopObserving: () => void;
+  private readonly passthrough: Passthrough;
   private ready!: () => void;
   private ended!: () => void;
   /** Resolves when the kernel has taken INIT's answer: the mount is live. */
@@ -119,6 +129,7 @@ export class Session {
     private readonly ops: NodeOps,
     private readonly options: SessionOptions,
   ) {
+    this.passthrough = new Passthrough(device, () => this.fd, options.passthrough === true, options.log ?? (() => {}));
     this.watch = device.watch(fd, this.readable);
     this.stopObserving = ops.observe(this.changed);
   }
@@ -209,6 +220,7 @@ export class Session {
   private forget(node: number, count: number): void {
     const left = (this.references.get(node) ?? 0) - count;
     if (left > 0) return void this.references.set(node, left);
+    this.passthrough.forget(node);
     if (this.references.delete(node)) this.ops.forget(node);
   }
 
@@ -389,9 +401,12 @@ export class Session {
       case Op.LINK:
         return this.entryReply(ops.link(getU64(args, at), node, this.string(at + 8)[0]));
       case Op.OPEN:
+        if (this.passthrough.active) return this.open(node, args.getUint32(at, true));
+        return this.fail(ENOSYS);
       case Op.OPENDIR:
         // Zero-message open: answered ENOSYS once, the kernel opens and closes files (and
-        // directories) by itself from then on: no OPEN, RELEASE, OPENDIR or RELEASEDIR.
+        // directories) by itself from then on: no OPEN, RELEASE, OPENDIR or RELEASEDIR. With
+        // passthrough, files are opened with a request (the answer names the backing file).
         return this.fail(ENOSYS);
       case Op.CREATE:
         return this.entryReply(ops.create(node, this.string(at + 16)[0], args.getUint32(at + 4, true), caller()), true);
@@ -407,7 +422,8 @@ export class Session {
         this.out.setUint32(OUT_HEADER + 4, 0, true);
         return this.reply(8);
       }
-      case Op.RELEASE: // of a file made by CREATE, which has an open answer
+      case Op.RELEASE: // of a file made by CREATE, or opened with passthrough on
+        this.passthrough.released(node, getU64(args, at));
         return this.reply(0);
       case Op.READDIR:
       case Op.READDIRPLUS:
@@ -461,8 +477,17 @@ export class Session {
       return;
     }
     out.setUint32(OUT_HEADER + 8, args.getUint32(at + 8, true), true); // max_readahead: the kernel's
-    const wanted = WANTED | (this.options.writebackCache ? Init.WRITEBACK_CACHE : 0);
-    out.setUint32(OUT_HEADER + 12, (offered & wanted) >>> 0, true);
+    const offered2 = offered & Init.INIT_EXT ? args.getUint32(at + 16, true) : 0;
+    const flags2 = this.passthrough.negotiate(offered2);
+    // Passthrough and the writeback cache exclude each other (the kernel drops passthrough, and
+    // writable opens are direct io anyway): the cache only where files are not passed through.
+    const wanted = WANTED | (this.options.writebackCache && !flags2 ? Init.WRITEBACK_CACHE : 0);
+    out.setUint32(OUT_HEADER + 12, ((offered & wanted) | (flags2 ? Init.INIT_EXT : 0)) >>> 0, true);
+    if (flags2) {
+      out.setUint32(OUT_HEADER + 4, PASSTHROUGH_MINOR, true);
+      out.setUint32(OUT_HEADER + 32, flags2, true);
+      out.setUint32(OUT_HEADER + 36, 1, true); // max_stack_depth: backing files on a plain file system
+    }
     out.setUint16(OUT_HEADER + 16, 64, true); // max_background
     out.setUint16(OUT_HEADER + 18, 48, true); // congestion_threshold
     out.setUint32(OUT_HEADER + 20, MAX_WRITE, true);
@@ -470,6 +495,16 @@ export class Session {
     out.setUint16(OUT_HEADER + 28, MAX_WRITE / 4096, true); // max_pages
     this.reply(INIT_OUT);
     this.ready();
+  }
+
+  /** OPEN, with passthrough negotiated: the answer names a backing file, or serves reads itself. */
+  private open(node: number, flags: number): void {
+    const answer = this.passthrough.open(node, flags, this.ops.backing?.(node));
+    if ('errno' in answer) return this.fail(answer.errno);
+    setU64(this.out, OUT_HEADER, answer.fh);
+    this.out.setUint32(OUT_HEADER + 8, answer.flags, true);
+    this.out.setInt32(OUT_HEADER + 12, answer.backingId, true);
+    if (this.reply(OPEN_OUT)) this.passthrough.opened(node, answer);
   }
 
   private setattr(node: number): void {

@@ -1,0 +1,110 @@
+import { errnoCode, errnoNumber } from '../../errno.js';
+import type { FuseDevice } from './native.js';
+import { FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FOPEN_PASSTHROUGH, Init2 } from './protocol.js';
+
+const EPERM = errnoNumber('EPERM');
+/** Text file busy (errno.ts names only what the union throws). */
+const ETXTBSY = 26;
+/** O_ACCMODE of open(2)'s flags: O_RDONLY is 0. */
+const ACCESS_MODE = 3;
+const O_TRUNC = 0o1000;
+/** The file handle of an open the kernel passes through (others are 0): RELEASE tells them apart. */
+const PASSTHROUGH_FH = 1;
+
+/** An OPEN's answer: fuse_open_out's fields, or an errno (ENOSYS: opens are zero-message from now on). */
+export type OpenAnswer = { fh: number; flags: number; backingId: number } | { errno: number };
+
+/**
+ * FUSE passthrough (protocol 7.40) for one connection: which opens the kernel serves from a
+ * backing file by itself, and the backing ids registered for them. The kernel keeps one backing
+ * file per inode and wants every open of the inode passed through while one is, so a node keeps
+ * its id until the kernel forgets the node, and a writer waits until passed-through readers are
+ * gone. A writable open is never passed through: the backing file is shared and must never be
+ * written (the daemon copies up).
+ */
+export class Passthrough {
+  /** Negotiated at INIT ('untold' until the first backing file says whether the kernel takes them). */
+  private state: 'on' | 'off' | 'untold' = 'off';
+  private readonly backings = new Map<number, { path: string; id: number }>();
+  /** Opens of each node the kernel passes through, until their RELEASE. */
+  private readonly passedThrough = new Map<number, number>();
+
+  constructor(
+    private readonly device: FuseDevice,
+    private readonly fd: () => number,
+    private readonly wanted: boolean,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  get active(): boolean {
+    return this.state !== 'off';
+  }
+
+  /** At INIT: the flags2 to answer (0: not negotiated), from the kernel's offer. */
+  negotiate(offered2: number): number {
+    if (!this.wanted) return 0;
+    if ((offered2 & Init2.PASSTHROUGH) === 0 || !this.device.backingOpen) {
+      const why = this.device.backingOpen ? 'this kernel does not offer it (Linux 6.9+ with CONFIG_FUSE_PASSTHROUGH)' : 'the FUSE addon is too old (npm install rebuilds it)';
+      this.log(`layerfs: FUSE passthrough off: ${why}; reads go through the daemon`);
+      return 0;
+    }
+    this.state = 'untold';
+    // A program may mmap a file opened for writing next to one the kernel passes through.
+    return Init2.PASSTHROUGH | (offered2 & Init2.DIRECT_IO_ALLOW_MMAP);
+  }
+
+  /**
+   * An OPEN of `node` with open(2)'s `flags`; `backing` is the file holding its bytes, if any.
+   * A writer of a file that could be passed through opens direct-io: out of the kernel's cached
+   * io mode, which would refuse a reader's passthrough open meanwhile.
+   */
+  open(node: number, flags: number, backing: string | undefined): OpenAnswer {
+    const writable = (flags & ACCESS_MODE) !== 0 || (flags & O_TRUNC) !== 0;
+    if (writable && (this.passedThrough.get(node) ?? 0) > 0) return { errno: ETXTBSY };
+    if (backing !== undefined && !writable) {
+      const id = this.backingId(node, backing);
+      if (id > 0) return { fh: PASSTHROUGH_FH, flags: FOPEN_PASSTHROUGH, backingId: id };
+      // The first backing file refused: passthrough is off, and ENOSYS makes opens zero-message again.
+      if (this.state === 'off') return { errno: errnoNumber('ENOSYS') };
+    }
+    return { fh: 0, flags: writable && backing !== undefined ? FOPEN_DIRECT_IO : FOPEN_KEEP_CACHE, backingId: 0 };
+  }
+
+  /** The kernel took the answer of an open. */
+  opened(node: number, answer: OpenAnswer): void {
+    if ('fh' in answer && answer.fh === PASSTHROUGH_FH) this.passedThrough.set(node, (this.passedThrough.get(node) ?? 0) + 1);
+  }
+
+  released(node: number, fh: number): void {
+    if (fh !== PASSTHROUGH_FH) return;
+    const left = (this.passedThrough.get(node) ?? 1) - 1;
+    if (left > 0) this.passedThrough.set(node, left);
+    else this.passedThrough.delete(node);
+  }
+
+  /** The kernel forgot the node: its backing id goes (files open on it keep their backing file). */
+  forget(node: number): void {
+    const known = this.backings.get(node);
+    if (!known) return;
+    this.backings.delete(node);
+    this.device.backingClose?.(this.fd(), known.id);
+  }
+
+  /** The node's backing id (registered now if need be), or a negative errno. */
+  private backingId(node: number, path: string): number {
+    const known = this.backings.get(node);
+    if (known?.path === path) return known.id;
+    this.forget(node);
+    const id = this.device.backingOpen!(this.fd(), path);
+    if (id > 0) {
+      this.backings.set(node, { path, id });
+      if (this.state === 'untold') this.log('layerfs: FUSE passthrough on: the kernel reads unchanged lower files directly');
+      this.state = 'on';
+    } else if (this.state === 'untold') {
+      const why = -id === EPERM ? 'registering a backing file needs CAP_SYS_ADMIN' : `the kernel refused a backing file (${errnoCode(-id) ?? `errno ${-id}`}: ${path})`;
+      this.log(`layerfs: FUSE passthrough off: ${why}; reads go through the daemon`);
+      this.state = 'off';
+    }
+    return id;
+  }
+}
