@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { ErrnoError } from '../errno.js';
 import { MemoryBlobStore } from '../store/index.js';
-import { Image, ROOT_INO, UnionView, resolveParent } from '../union/index.js';
+import { type Caller, Image, type Place as NamePlace, ROOT_INO, UnionView, resolveParent } from '../union/index.js';
 import type { DirLayer } from './dir-layer.js';
 import { isOverlayXattr } from './format.js';
 import { FdCache } from './fd-cache.js';
@@ -84,6 +84,13 @@ export class OverlayView extends UnionView {
       return parent === '/' ? `/${place.name}` : `${parent}/${place.name}`;
     }
     throw new ErrnoError('ESTALE', { detail: `the path of inode ${ino} is not known` });
+  }
+
+  /** The path of a name the core was given as a path or as a directory's inode and a name (FUSE). */
+  private pathAt(at: string | NamePlace): string {
+    if (typeof at === 'string') return at;
+    const dir = this.pathOf(at.dir);
+    return dir === '/' ? `/${at.name}` : `${dir}/${at.name}`;
   }
 
   private parentOf(path: string): { dir: number; name: string } {
@@ -254,23 +261,28 @@ export class OverlayView extends UnionView {
     return ino;
   }
 
-  override mkdir(path: string, mode = 0o777): number {
-    return this.made(path, super.mkdir(path, mode));
+  override mkdir(at: string | NamePlace, mode = 0o777, owner?: Caller): number {
+    const path = this.pathAt(at);
+    return this.made(path, super.mkdir(path, mode, owner));
   }
 
-  override createFile(path: string, mode = 0o666): number {
-    return this.made(path, super.createFile(path, mode));
+  override createFile(at: string | NamePlace, mode = 0o666, owner?: Caller): number {
+    const path = this.pathAt(at);
+    return this.made(path, super.createFile(path, mode, owner));
   }
 
-  override symlink(target: string, path: string): number {
-    return this.made(path, super.symlink(target, path));
+  override symlink(target: string, at: string | NamePlace, owner?: Caller): number {
+    const path = this.pathAt(at);
+    return this.made(path, super.symlink(target, path, owner));
   }
 
-  override mknod(path: string, kind: 'chardev' | 'blockdev' | 'fifo' | 'socket', mode: number, rdev = 0): number {
-    return this.made(path, super.mknod(path, kind, mode, rdev));
+  override mknod(at: string | NamePlace, kind: 'chardev' | 'blockdev' | 'fifo' | 'socket', mode: number, rdev = 0, owner?: Caller): number {
+    const path = this.pathAt(at);
+    return this.made(path, super.mknod(path, kind, mode, rdev, owner));
   }
 
-  override linkInode(ino: number, newPath: string, existingPath?: string): number {
+  override linkInode(ino: number, at: string | NamePlace, existingPath?: string): number {
+    const newPath = this.pathAt(at);
     const existing = this.readOnly ? undefined : this.toUpper(ino);
     super.linkInode(ino, newPath, existingPath);
     const { dir, name } = this.parentOf(newPath);
@@ -305,13 +317,15 @@ export class OverlayView extends UnionView {
     else this.disk!.clear(path);
   }
 
-  override unlink(path: string): void {
+  override unlink(at: string | NamePlace): void {
+    const path = this.pathAt(at);
     const before = this.beforeRemoval(path);
     super.unlink(path);
     this.removed(path, before.lower);
   }
 
-  override rmdir(path: string): void {
+  override rmdir(at: string | NamePlace): void {
+    const path = this.pathAt(at);
     const before = this.beforeRemoval(path);
     super.rmdir(path);
     this.removed(path, before.lower);
@@ -334,7 +348,9 @@ export class OverlayView extends UnionView {
    * anew at the target, and either carries a redirect to its lower path (overlayfs's
    * redirect_dir), so its lower contents follow it for layerfs and kernel overlayfs alike.
    */
-  override rename(from: string, to: string): void {
+  override rename(fromAt: string | NamePlace, toAt: string | NamePlace): void {
+    const from = this.pathAt(fromAt);
+    const to = this.pathAt(toAt);
     let plan: { ino: number; isDir: boolean; fromLower: boolean; toLower: boolean; origin?: string; dirOnDisk: boolean };
     try {
       const source = this.parentOf(from);
