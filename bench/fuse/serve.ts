@@ -46,7 +46,11 @@ if (flags.store === 'memory') {
     imported = true;
   }
   layer = engine.imageRecord('tree').layers[0]!;
-  if (engine.containers().some((container) => container.name === 'bench')) engine.rm('bench');
+  if (engine.containers().some((container) => container.name === 'bench')) {
+    // What the last run wrote is garbage now: collected, or the benchmark's tmpfs fills up.
+    engine.rm('bench');
+    engine.gc();
+  }
   engine.create('tree', 'bench');
   const serving = await serveContainer(engine, 'bench', flags.mount, serveDefaults((line) => console.error(line)));
   mount = { requests: serving.requests, unmount: () => serving.stop() };
