@@ -268,7 +268,8 @@ interface Sample {
 
 try {
   // One tmpfs holds everything: the tree (tmpfs direct and every lower), uppers, layerfs's store.
-  const tmpfsBytes = 3 * (plan.bytes + plan.bigBytes) + 1024 ** 3;
+  // The `write` workload leaves a big file in each system's upper or store until its next mount.
+  const tmpfsBytes = 3 * (plan.bytes + plan.bigBytes) + 1024 ** 3 + 8 * plan.bigBytes;
   await run('mount', ['-t', 'tmpfs', '-o', `size=${tmpfsBytes},mode=755`, 'layerfs-bench', scratch]);
   scratchMounted = true;
   const lower = path.join(scratch, 'lower');
