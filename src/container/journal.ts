@@ -142,7 +142,7 @@ export class JournalWriter {
     this.durable ??= new Set(this.base === null ? [] : upperDigests(store.get(this.base)));
     const fresh = freshChunks(delta, this.durable);
     let carried = 0;
-    for (const digest of fresh) carried += store.size(digest);
+    for (const digest of fresh) if ((carried += store.size(digest)) > INLINE_LIMIT) break;
     const chunks = new Map<Digest, Uint8Array>();
     if (carried <= INLINE_LIMIT) for (const digest of fresh) chunks.set(digest, store.get(digest));
     else store.sync();
