@@ -20,7 +20,8 @@ export const OVERLAY_USAGE = [
   '  allow_other           let other users in (permissions are always checked by the kernel)',
   '  volatile, fsync=0     fsync does not reach the disk',
   '  debug                 log every FUSE request',
-  'Generic mount options (rw, dev, suid, exec, atime, ...) are accepted; others are ignored with a warning.',
+  '  suid, dev             honour setuid bits and device files (default: nosuid, nodev)',
+  'Generic mount options (rw, exec, atime, ...) are accepted; others are ignored with a warning.',
   '',
 ].join('\n');
 
@@ -29,6 +30,9 @@ export interface OverlayArgs {
   mountpoint: string;
   foreground: boolean;
   allowOther: boolean;
+  /** Honour setuid bits and device files: off unless asked (`suid`, `dev`), as libfuse mounts. */
+  suid: boolean;
+  dev: boolean;
   debug: boolean;
   volatile: boolean;
   warnings: string[];
@@ -36,7 +40,7 @@ export interface OverlayArgs {
 
 /** Options mount(8) and mount.fuse3 pass to every FUSE program: they need nothing from us. */
 const GENERIC = new Set([
-  'rw', 'ro', 'dev', 'nodev', 'suid', 'nosuid', 'exec', 'noexec', 'atime', 'noatime', 'relatime', 'norelatime',
+  'rw', 'ro', 'exec', 'noexec', 'atime', 'noatime', 'relatime', 'norelatime',
   'strictatime', 'diratime', 'nodiratime', 'sync', 'async', 'auto', 'noauto', 'user', 'nouser', 'users', 'nofail',
   '_netdev', 'default_permissions', 'defaults', 'silent', 'loud', 'lazytime', 'nolazytime',
 ]);
@@ -68,6 +72,8 @@ export function parseOverlayArgs(args: readonly string[], cwd = process.cwd()): 
     mountpoint: path.resolve(cwd, positionals.at(-1)!),
     foreground,
     allowOther: false,
+    suid: false,
+    dev: false,
     debug: false,
     volatile: false,
     warnings: [],
@@ -99,6 +105,14 @@ export function parseOverlayArgs(args: readonly string[], cwd = process.cwd()): 
         break;
       case 'allow_other':
         result.allowOther = true;
+        break;
+      case 'suid':
+      case 'nosuid':
+        result.suid = key === 'suid';
+        break;
+      case 'dev':
+      case 'nodev':
+        result.dev = key === 'dev';
         break;
       case 'debug':
         result.debug = true;

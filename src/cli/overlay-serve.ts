@@ -15,6 +15,9 @@ export async function serve(parsed: OverlayArgs, log: (line: string) => void): P
       // As fuse-overlayfs does for root: a container's non-root users must get in too; the
       // kernel still checks every permission (default_permissions).
       allowOther: parsed.allowOther || process.getuid?.() === 0,
+      suid: parsed.suid,
+      dev: parsed.dev,
+      source: 'layerfs-overlay',
       debug: parsed.debug,
       backend: 'kernel',
       onError: (error, op, at) => log(`layerfs overlay: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),

@@ -136,6 +136,9 @@ describe('the fuse-overlayfs command line', () => {
     expect(parsed.config.upperdir).toBe('/u');
     expect(parsed.debug).toBe(true);
     expect(parsed.warnings).toEqual([]);
+    // dev and suid reach the mount; without them it is nodev,nosuid, as libfuse mounts.
+    expect(parsed).toMatchObject({ dev: true, suid: true });
+    expect(parseOverlayArgs(['-o', 'lowerdir=/l,suid,nosuid', '/m'])).toMatchObject({ dev: false, suid: false });
   });
 
   it('warns about options it does not know, and parses id mappings', () => {
