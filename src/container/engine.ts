@@ -56,9 +56,11 @@ export interface EngineGcResult extends GcResult {
  * The on-disk store a CLI or daemon opens:
  *
  *   <dir>/layerfs.json                the marker: { format }
- *   <dir>/blobs/, <dir>/tmp/          the DirBlobStore (layers, chunks, saved upper layers)
+ *   <dir>/blobs/, objects/, tmp/      the DirBlobStore (layers, saved upper layers, chunks; imported
+ *                                     files whole and in packs: docs/store-layout.md)
  *   <dir>/images/<name>.json          { layers (bottom first), created }
- *   <dir>/containers/<name>.json      { image, layers, upper: digest or null, created }
+ *   <dir>/containers/<name>.json      { image, layers, upper: digest or null, journal?, created }
+ *   <dir>/containers/<name>.<id>.journal  incremental saves since `upper` (journal.ts)
  *   <dir>/locks/                      store.lock (short, writers of records), container-<name>.lock
  *                                     (a mount), mount-<hash>.lock (a serving daemon), work-*.lock
  *
