@@ -69,7 +69,8 @@ export async function* limitSize(source: AsyncIterable<Uint8Array>, maxSize: num
  * an ELIMIT ImageError past `maxSize` decompressed bytes; corrupt or truncated data is EFORMAT.
  */
 export async function* gunzip(source: AsyncIterable<Uint8Array>, maxSize: number, what: string): AsyncGenerator<Uint8Array> {
-  const inflater = zlib.createGunzip({ chunkSize: 64 * 1024 });
+  // Large output pieces: each one is a round trip to zlib's thread, and a layer has millions of KiB.
+  const inflater = zlib.createGunzip({ chunkSize: 256 * 1024 });
   // A source error destroys the inflater with it, so it surfaces in the loop below.
   const feeding = pipeline(source, inflater).catch(() => {});
   let total = 0;

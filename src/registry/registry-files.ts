@@ -20,6 +20,9 @@ export interface LayerEvent {
   state: 'waiting' | 'fetching' | 'done' | 'cached';
 }
 
+/** Bytes of a layer's download copy that may wait for the disk while the import goes on. */
+const SAVE_AHEAD = 16 * 1024 * 1024;
+
 /**
  * A repository of a registry seen as the files of an OCI image layout, so that a pull is the
  * import path every other image takes (resolveOci picks the manifest for the host's platform
@@ -161,14 +164,26 @@ export class RegistryFiles implements ImageFiles {
       }
     }
     const out = await fs.promises.open(partial, 'a');
+    // The copy is written behind the import, in order, rather than awaited chunk by chunk (which
+    // held every chunk back for a disk write); at most SAVE_AHEAD bytes wait for the disk.
+    let saving = Promise.resolve();
+    let unsaved = 0;
     try {
       for await (const chunk of this.client.blobStream(this.repository, digest, have)) {
-        await out.write(chunk);
+        unsaved += chunk.length;
+        saving = saving.then(async () => {
+          await out.write(chunk);
+          unsaved -= chunk.length;
+        });
+        if (unsaved > SAVE_AHEAD) await saving;
         done += chunk.length;
         progress(done);
         yield chunk;
       }
+      await saving;
     } finally {
+      // On the way out after an error: what reached the disk stays for the next pull.
+      await saving.catch(() => {});
       await out.close();
     }
   }

@@ -2,6 +2,8 @@ import type { BlobStore, FileWriter } from './blob-store.js';
 import { type Content, DEFAULT_CHUNK_SIZE, putChunk } from './chunk.js';
 import type { Digest } from './digest.js';
 
+const EMPTY = new Uint8Array(0);
+
 /**
  * Stores bytes that arrive in pieces of any size (a stream, a tar member) as chunked content,
  * holding at most one chunk in memory: a multi-GiB file is never buffered whole. Chunks go
@@ -10,7 +12,8 @@ import type { Digest } from './digest.js';
  */
 export class ContentWriter {
   private readonly chunks: (Digest | null)[] = [];
-  private readonly buffer: Uint8Array;
+  /** The chunk being filled; grown as it fills (most files of an image are far smaller than a chunk). */
+  private buffer: Uint8Array = EMPTY;
   private filled = 0;
   private size = 0;
   private readonly file: FileWriter | undefined;
@@ -20,7 +23,6 @@ export class ContentWriter {
     readonly chunkSize = DEFAULT_CHUNK_SIZE,
   ) {
     if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new RangeError(`bad chunk size ${chunkSize}`);
-    this.buffer = new Uint8Array(chunkSize);
     this.file = store.fileWriter?.(chunkSize);
   }
 
@@ -34,6 +36,7 @@ export class ContentWriter {
         continue;
       }
       const take = Math.min(this.chunkSize - this.filled, bytes.length - at);
+      this.reserve(this.filled + take);
       this.buffer.set(bytes.subarray(at, at + take), this.filled);
       this.filled += take;
       at += take;
@@ -61,6 +64,14 @@ export class ContentWriter {
   /** Drops what the file writer holds unpublished (the import failed). */
   abort(): void {
     this.file?.abort();
+  }
+
+  /** Room for `length` bytes in the buffer: doubled as needed, up to a chunk, so a small file allocates little. */
+  private reserve(length: number): void {
+    if (length <= this.buffer.length) return;
+    const grown = new Uint8Array(Math.min(this.chunkSize, Math.max(length, 2 * this.buffer.length, 4096)));
+    grown.set(this.buffer.subarray(0, this.filled));
+    this.buffer = grown;
   }
 
   private putChunk(bytes: Uint8Array): void {
