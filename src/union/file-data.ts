@@ -8,8 +8,8 @@ import { type BlobStore, type Content, type Digest, putChunk } from '../store/in
  * Changed chunks stay as raw bytes (Dirty) until flushed, so a run of small writes into one chunk
  * stores one blob, not one per write. A flushed chunk that differs from the chunk it replaced in
  * one short range is stored as that range alone (a Delta): a 4 KiB write into a 64 KiB chunk costs
- * 4 KiB. Dirty chunks are flushed on fsync, close, commit and fork, and when a file holds more
- * than MAX_DIRTY of them.
+ * 4 KiB. Dirty chunks are flushed on fsync, commit, save and fork, and when a file holds more
+ * than MAX_DIRTY of them; the view also bounds them across files (UnionView's dirty budget).
  */
 export interface FileData {
   size: number;
@@ -20,6 +20,8 @@ export interface FileData {
   /** Base chunks at or past this index were cut off by a truncate and read as zeros. */
   baseLimit: number;
   readonly patch: Map<number, Chunk>;
+  /** Bytes held by this file's dirty chunks: what a flush would release. */
+  dirtyBytes: number;
 }
 
 /** A chunk: a blob, a hole (null), a delta over a blob, or bytes not stored yet. */
@@ -46,12 +48,12 @@ const MAX_DIRTY = 256;
 const MAX_DELTA_SHARE = 0.25;
 
 export function newFileData(chunkSize: number): FileData {
-  return { size: 0, chunkSize, origin: 0, base: [], baseLimit: 0, patch: new Map() };
+  return { size: 0, chunkSize, origin: 0, base: [], baseLimit: 0, patch: new Map(), dirtyBytes: 0 };
 }
 
 export function fileDataFrom(content: Content, origin: number): FileData {
   const { size, chunkSize, chunks } = content;
-  return { size, chunkSize, origin, base: chunks, baseLimit: chunks.length, patch: new Map() };
+  return { size, chunkSize, origin, base: chunks, baseLimit: chunks.length, patch: new Map(), dirtyBytes: 0 };
 }
 
 /** The content a file was copied up from, when nothing was written or cut since. */
@@ -130,6 +132,7 @@ function dirtyChunk(store: BlobStore, data: FileData, index: number, length: num
     if (chunk.bytes.length >= length) return chunk.bytes;
     const grown = new Uint8Array(Math.min(data.chunkSize, Math.max(length, chunk.bytes.length * 2)));
     grown.set(chunk.bytes);
+    data.dirtyBytes += grown.length - chunk.bytes.length;
     data.patch.set(index, { ...chunk, bytes: grown });
     return grown;
   }
@@ -139,6 +142,7 @@ function dirtyChunk(store: BlobStore, data: FileData, index: number, length: num
   // A delta is always taken against a whole stored chunk, never against another delta.
   const under = chunk === null || typeof chunk === 'string' ? chunk : chunk.under;
   data.patch.set(index, { kind: 'dirty', bytes, under });
+  data.dirtyBytes += bytes.length;
   return bytes;
 }
 
@@ -160,7 +164,11 @@ export function writeFileData(store: BlobStore, data: FileData, offset: number, 
 export function truncateFileData(store: BlobStore, data: FileData, size: number): void {
   if (size < data.size) {
     const keep = Math.ceil(size / data.chunkSize);
-    for (const index of [...data.patch.keys()]) if (index >= keep) data.patch.delete(index);
+    for (const [index, chunk] of [...data.patch]) {
+      if (index < keep) continue;
+      if (isDirty(chunk)) data.dirtyBytes -= chunk.bytes.length;
+      data.patch.delete(index);
+    }
     data.baseLimit = Math.min(data.baseLimit, keep);
     // The kept part of a cut chunk must read as zeros past the new end if the file grows again.
     const tail = size % data.chunkSize;
@@ -180,6 +188,7 @@ export function flushFileData(store: BlobStore, data: FileData, keep = -1): void
   for (const [index, chunk] of data.patch) {
     if (!isDirty(chunk) || index === keep) continue;
     data.patch.set(index, storeDirty(store, chunk, chunkLength(data, index)));
+    data.dirtyBytes -= chunk.bytes.length;
   }
 }
 
