@@ -41,6 +41,12 @@ interface Dirty {
   readonly bytes: Uint8Array;
   /** The stored chunk these bytes replace: a delta is taken against it. */
   readonly under: Digest | null;
+  /**
+   * Set when `bytes` are only the range a write replaced, from this offset, over `under` (a delta
+   * not stored yet): a small write into a stored chunk copies neither the chunk now nor has to
+   * search for what changed when stored. A second write into the chunk makes it whole.
+   */
+  readonly offset?: number;
 }
 
 const MAX_DIRTY = 256;
@@ -86,12 +92,17 @@ function isDirty(chunk: Chunk): chunk is Dirty {
 function chunkBytes(store: BlobStore, chunk: Chunk): Uint8Array | undefined {
   if (chunk === null) return undefined;
   if (typeof chunk === 'string') return store.get(chunk);
-  if (chunk.kind === 'dirty') return chunk.bytes;
-  const under = chunk.under === null ? undefined : store.get(chunk.under);
-  const delta = store.get(chunk.bytes);
-  const out = new Uint8Array(Math.max(under?.length ?? 0, chunk.offset + delta.length));
-  if (under) out.set(under);
-  out.set(delta, chunk.offset);
+  if (chunk.kind === 'dirty' && chunk.offset === undefined) return chunk.bytes;
+  const delta = chunk.kind === 'dirty' ? chunk.bytes : store.get(chunk.bytes);
+  return overlay(store, chunk.under, chunk.offset!, delta);
+}
+
+/** The bytes of stored chunk `under` with `bytes` written at `offset`. */
+function overlay(store: BlobStore, under: Digest | null, offset: number, bytes: Uint8Array): Uint8Array {
+  const below = under === null ? undefined : store.get(under);
+  const out = new Uint8Array(Math.max(below?.length ?? 0, offset + bytes.length));
+  if (below) out.set(below);
+  out.set(bytes, offset);
   return out;
 }
 
@@ -128,22 +139,32 @@ export function readFileData(store: BlobStore, data: FileData, offset: number, l
  */
 function dirtyChunk(store: BlobStore, data: FileData, index: number, length: number): Uint8Array {
   const chunk = chunkAt(data, index);
-  if (isDirty(chunk)) {
+  if (isDirty(chunk) && chunk.offset === undefined) {
     if (chunk.bytes.length >= length) return chunk.bytes;
-    const grown = new Uint8Array(Math.min(data.chunkSize, Math.max(length, chunk.bytes.length * 2)));
+    const grown = uninitialized(Math.min(data.chunkSize, Math.max(length, chunk.bytes.length * 2)));
     grown.set(chunk.bytes);
+    grown.fill(0, chunk.bytes.length);
     data.dirtyBytes += grown.length - chunk.bytes.length;
     data.patch.set(index, { ...chunk, bytes: grown });
     return grown;
   }
   const current = chunkLength(data, index);
-  const bytes = new Uint8Array(Math.max(length, current));
+  const bytes = uninitialized(Math.max(length, current));
   readFileData(store, data, index * data.chunkSize, current, bytes);
+  bytes.fill(0, current);
   // A delta is always taken against a whole stored chunk, never against another delta.
   const under = chunk === null || typeof chunk === 'string' ? chunk : chunk.under;
   data.patch.set(index, { kind: 'dirty', bytes, under });
-  data.dirtyBytes += bytes.length;
+  data.dirtyBytes += bytes.length - (isDirty(chunk) ? chunk.bytes.length : 0);
   return bytes;
+}
+
+/**
+ * A buffer the caller fills entirely: skipping the zero-fill halves the cost of copying a chunk
+ * up. Node takes small ones from its shared pool; they are copied when stored, so none is kept.
+ */
+function uninitialized(length: number): Uint8Array {
+  return Buffer.allocUnsafe(length);
 }
 
 export function writeFileData(store: BlobStore, data: FileData, offset: number, bytes: Uint8Array): void {
@@ -154,7 +175,13 @@ export function writeFileData(store: BlobStore, data: FileData, offset: number, 
     const index = Math.floor(at / data.chunkSize);
     const from = at - index * data.chunkSize;
     const take = Math.min(end - at, data.chunkSize - from);
-    dirtyChunk(store, data, index, from + take).set(bytes.subarray(at - offset, at - offset + take), from);
+    const written = bytes.subarray(at - offset, at - offset + take);
+    const chunk = chunkAt(data, index);
+    if (typeof chunk === 'string' && from + take <= chunkLength(data, index) && take <= data.chunkSize * MAX_DELTA_SHARE) {
+      // Within a stored chunk and small: kept as the range alone, stored as a delta.
+      data.patch.set(index, { kind: 'dirty', bytes: Uint8Array.prototype.slice.call(written), under: chunk, offset: from });
+      data.dirtyBytes += take;
+    } else dirtyChunk(store, data, index, from + take).set(written, from);
     at += take;
   }
   data.size = Math.max(data.size, end);
@@ -209,6 +236,8 @@ function firstDifference(a: Uint8Array, b: Uint8Array, start: number, end: numbe
 }
 
 function storeDirty(store: BlobStore, dirty: Dirty, length: number): Chunk {
+  // Made only for a small write within the chunk, so it is stored as the delta it is.
+  if (dirty.offset !== undefined) return { kind: 'delta', under: dirty.under, offset: dirty.offset, bytes: store.put(dirty.bytes) };
   let bytes = dirty.bytes.subarray(0, length);
   if (bytes.length < length) {
     // The file grew past the buffer by a truncate: the rest of the chunk is zeros.
