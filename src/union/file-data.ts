@@ -160,11 +160,11 @@ function dirtyChunk(store: BlobStore, data: FileData, index: number, length: num
 }
 
 /**
- * A buffer the caller fills entirely: skipping the zero-fill halves the cost of copying a chunk
- * up. Node takes small ones from its shared pool; they are copied when stored, so none is kept.
+ * A buffer the caller fills entirely: skipping the zero-fill makes copying a chunk up cheaper.
+ * Never a slice of Node's shared pool, which a long-kept dirty chunk would keep alive.
  */
 function uninitialized(length: number): Uint8Array {
-  return Buffer.allocUnsafe(length);
+  return Buffer.allocUnsafeSlow(length);
 }
 
 export function writeFileData(store: BlobStore, data: FileData, offset: number, bytes: Uint8Array): void {
@@ -179,7 +179,9 @@ export function writeFileData(store: BlobStore, data: FileData, offset: number, 
     const chunk = chunkAt(data, index);
     if (typeof chunk === 'string' && from + take <= chunkLength(data, index) && take <= data.chunkSize * MAX_DELTA_SHARE) {
       // Within a stored chunk and small: kept as the range alone, stored as a delta.
-      data.patch.set(index, { kind: 'dirty', bytes: Uint8Array.prototype.slice.call(written), under: chunk, offset: from });
+      const copy = uninitialized(take);
+      copy.set(written);
+      data.patch.set(index, { kind: 'dirty', bytes: copy, under: chunk, offset: from });
       data.dirtyBytes += take;
     } else dirtyChunk(store, data, index, from + take).set(written, from);
     at += take;
