@@ -161,7 +161,7 @@ function readFileData(input: ByteReader, ino: number, image: Image | undefined):
     const index = input.uint();
     patch.set(index, readChunk(input, ino));
   }
-  return { size, chunkSize, origin, base, baseLimit: Math.min(baseLimit, base.length), patch };
+  return { size, chunkSize, origin, base, baseLimit: Math.min(baseLimit, base.length), patch, dirtyBytes: 0 };
 }
 
 /**

@@ -8,8 +8,8 @@ import { type BlobStore, type Content, type Digest, putChunk } from '../store/in
  * Changed chunks stay as raw bytes (Dirty) until flushed, so a run of small writes into one chunk
  * stores one blob, not one per write. A flushed chunk that differs from the chunk it replaced in
  * one short range is stored as that range alone (a Delta): a 4 KiB write into a 64 KiB chunk costs
- * 4 KiB. Dirty chunks are flushed on fsync, close, commit and fork, and when a file holds more
- * than MAX_DIRTY of them.
+ * 4 KiB. Dirty chunks are flushed on fsync, commit, save and fork, and when a file holds more
+ * than MAX_DIRTY of them; the view also bounds them across files (UnionView's dirty budget).
  */
 export interface FileData {
   size: number;
@@ -20,6 +20,8 @@ export interface FileData {
   /** Base chunks at or past this index were cut off by a truncate and read as zeros. */
   baseLimit: number;
   readonly patch: Map<number, Chunk>;
+  /** Bytes held by this file's dirty chunks: what a flush would release. */
+  dirtyBytes: number;
 }
 
 /** A chunk: a blob, a hole (null), a delta over a blob, or bytes not stored yet. */
@@ -39,6 +41,12 @@ interface Dirty {
   readonly bytes: Uint8Array;
   /** The stored chunk these bytes replace: a delta is taken against it. */
   readonly under: Digest | null;
+  /**
+   * Set when `bytes` are only the range a write replaced, from this offset, over `under` (a delta
+   * not stored yet): a small write into a stored chunk copies neither the chunk now nor has to
+   * search for what changed when stored. A second write into the chunk makes it whole.
+   */
+  readonly offset?: number;
 }
 
 const MAX_DIRTY = 256;
@@ -46,12 +54,12 @@ const MAX_DIRTY = 256;
 const MAX_DELTA_SHARE = 0.25;
 
 export function newFileData(chunkSize: number): FileData {
-  return { size: 0, chunkSize, origin: 0, base: [], baseLimit: 0, patch: new Map() };
+  return { size: 0, chunkSize, origin: 0, base: [], baseLimit: 0, patch: new Map(), dirtyBytes: 0 };
 }
 
 export function fileDataFrom(content: Content, origin: number): FileData {
   const { size, chunkSize, chunks } = content;
-  return { size, chunkSize, origin, base: chunks, baseLimit: chunks.length, patch: new Map() };
+  return { size, chunkSize, origin, base: chunks, baseLimit: chunks.length, patch: new Map(), dirtyBytes: 0 };
 }
 
 /** The content a file was copied up from, when nothing was written or cut since. */
@@ -84,12 +92,17 @@ function isDirty(chunk: Chunk): chunk is Dirty {
 function chunkBytes(store: BlobStore, chunk: Chunk): Uint8Array | undefined {
   if (chunk === null) return undefined;
   if (typeof chunk === 'string') return store.get(chunk);
-  if (chunk.kind === 'dirty') return chunk.bytes;
-  const under = chunk.under === null ? undefined : store.get(chunk.under);
-  const delta = store.get(chunk.bytes);
-  const out = new Uint8Array(Math.max(under?.length ?? 0, chunk.offset + delta.length));
-  if (under) out.set(under);
-  out.set(delta, chunk.offset);
+  if (chunk.kind === 'dirty' && chunk.offset === undefined) return chunk.bytes;
+  const delta = chunk.kind === 'dirty' ? chunk.bytes : store.get(chunk.bytes);
+  return overlay(store, chunk.under, chunk.offset!, delta);
+}
+
+/** The bytes of stored chunk `under` with `bytes` written at `offset`. */
+function overlay(store: BlobStore, under: Digest | null, offset: number, bytes: Uint8Array): Uint8Array {
+  const below = under === null ? undefined : store.get(under);
+  const out = new Uint8Array(Math.max(below?.length ?? 0, offset + bytes.length));
+  if (below) out.set(below);
+  out.set(bytes, offset);
   return out;
 }
 
@@ -126,20 +139,32 @@ export function readFileData(store: BlobStore, data: FileData, offset: number, l
  */
 function dirtyChunk(store: BlobStore, data: FileData, index: number, length: number): Uint8Array {
   const chunk = chunkAt(data, index);
-  if (isDirty(chunk)) {
+  if (isDirty(chunk) && chunk.offset === undefined) {
     if (chunk.bytes.length >= length) return chunk.bytes;
-    const grown = new Uint8Array(Math.min(data.chunkSize, Math.max(length, chunk.bytes.length * 2)));
+    const grown = uninitialized(Math.min(data.chunkSize, Math.max(length, chunk.bytes.length * 2)));
     grown.set(chunk.bytes);
+    grown.fill(0, chunk.bytes.length);
+    data.dirtyBytes += grown.length - chunk.bytes.length;
     data.patch.set(index, { ...chunk, bytes: grown });
     return grown;
   }
   const current = chunkLength(data, index);
-  const bytes = new Uint8Array(Math.max(length, current));
+  const bytes = uninitialized(Math.max(length, current));
   readFileData(store, data, index * data.chunkSize, current, bytes);
+  bytes.fill(0, current);
   // A delta is always taken against a whole stored chunk, never against another delta.
   const under = chunk === null || typeof chunk === 'string' ? chunk : chunk.under;
   data.patch.set(index, { kind: 'dirty', bytes, under });
+  data.dirtyBytes += bytes.length - (isDirty(chunk) ? chunk.bytes.length : 0);
   return bytes;
+}
+
+/**
+ * A buffer the caller fills entirely: skipping the zero-fill makes copying a chunk up cheaper.
+ * Never a slice of Node's shared pool, which a long-kept dirty chunk would keep alive.
+ */
+function uninitialized(length: number): Uint8Array {
+  return Buffer.allocUnsafeSlow(length);
 }
 
 export function writeFileData(store: BlobStore, data: FileData, offset: number, bytes: Uint8Array): void {
@@ -150,7 +175,15 @@ export function writeFileData(store: BlobStore, data: FileData, offset: number, 
     const index = Math.floor(at / data.chunkSize);
     const from = at - index * data.chunkSize;
     const take = Math.min(end - at, data.chunkSize - from);
-    dirtyChunk(store, data, index, from + take).set(bytes.subarray(at - offset, at - offset + take), from);
+    const written = bytes.subarray(at - offset, at - offset + take);
+    const chunk = chunkAt(data, index);
+    if (typeof chunk === 'string' && from + take <= chunkLength(data, index) && take <= data.chunkSize * MAX_DELTA_SHARE) {
+      // Within a stored chunk and small: kept as the range alone, stored as a delta.
+      const copy = uninitialized(take);
+      copy.set(written);
+      data.patch.set(index, { kind: 'dirty', bytes: copy, under: chunk, offset: from });
+      data.dirtyBytes += take;
+    } else dirtyChunk(store, data, index, from + take).set(written, from);
     at += take;
   }
   data.size = Math.max(data.size, end);
@@ -160,7 +193,11 @@ export function writeFileData(store: BlobStore, data: FileData, offset: number, 
 export function truncateFileData(store: BlobStore, data: FileData, size: number): void {
   if (size < data.size) {
     const keep = Math.ceil(size / data.chunkSize);
-    for (const index of [...data.patch.keys()]) if (index >= keep) data.patch.delete(index);
+    for (const [index, chunk] of [...data.patch]) {
+      if (index < keep) continue;
+      if (isDirty(chunk)) data.dirtyBytes -= chunk.bytes.length;
+      data.patch.delete(index);
+    }
     data.baseLimit = Math.min(data.baseLimit, keep);
     // The kept part of a cut chunk must read as zeros past the new end if the file grows again.
     const tail = size % data.chunkSize;
@@ -180,6 +217,7 @@ export function flushFileData(store: BlobStore, data: FileData, keep = -1): void
   for (const [index, chunk] of data.patch) {
     if (!isDirty(chunk) || index === keep) continue;
     data.patch.set(index, storeDirty(store, chunk, chunkLength(data, index)));
+    data.dirtyBytes -= chunk.bytes.length;
   }
 }
 
@@ -200,6 +238,8 @@ function firstDifference(a: Uint8Array, b: Uint8Array, start: number, end: numbe
 }
 
 function storeDirty(store: BlobStore, dirty: Dirty, length: number): Chunk {
+  // Made only for a small write within the chunk, so it is stored as the delta it is.
+  if (dirty.offset !== undefined) return { kind: 'delta', under: dirty.under, offset: dirty.offset, bytes: store.put(dirty.bytes) };
   let bytes = dirty.bytes.subarray(0, length);
   if (bytes.length < length) {
     // The file grew past the buffer by a truncate: the rest of the chunk is zeros.

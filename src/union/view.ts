@@ -4,6 +4,7 @@ import { type BlobStore, type Content, DEFAULT_CHUNK_SIZE } from '../store/index
 import { nowNs } from './clock.js';
 import { CowMap } from './cow-map.js';
 import {
+  type FileData,
   cloneFileData,
   fileDataFrom,
   flushFileData,
@@ -36,6 +37,8 @@ export interface UpperState {
 type AnyInode = UpperInode | Inode;
 
 const DAY_NS = 86_400n * 1_000_000_000n;
+/** Dirty bytes a view holds across its files before storing the least recently written (a page cache's bound). */
+const DIRTY_BUDGET = 64 * 1024 * 1024;
 const S_ISUID = 0o4000;
 const S_ISGID = 0o2000;
 const S_IXGRP = 0o010;
@@ -61,7 +64,13 @@ export class UnionView {
   /** Bumped by every change (every change copies up or touches an upper inode first). */
   private changes = 0;
   private readonly openCounts = new Map<number, number>();
+  /**
+   * Files holding dirty chunks, least recently written first, and the bytes those chunks hold. Like
+   * a page cache, close leaves them dirty (a file written and closed costs no hashing then);
+   * fsync, save, commit and fork store them, and past DIRTY_BUDGET the oldest are stored.
+   */
   private readonly dirtyFiles = new Set<number>();
+  private dirtyBytes = 0;
   /**
    * Access times moved by reads (relatime), kept beside the inodes so a read never copies up; a
    * change folds its inode's entry into the upper copy. Neither saved nor forked: an access time
@@ -450,8 +459,8 @@ export class UnionView {
     if (inode && inode.nlink <= 0 && !this.openCounts.has(ino)) {
       this.changes++;
       this.noteChanged(ino);
+      if (inode.kind === 'file') this.forgetDirty(ino, inode.data);
       this.upper.delete(ino);
-      this.dirtyFiles.delete(ino);
       this.accessed?.delete(ino);
     }
   }
@@ -528,8 +537,9 @@ export class UnionView {
 
   write(ino: number, position: number, bytes: Uint8Array): number {
     const file = this.ownFile(ino);
+    const held = file.data.dirtyBytes;
     writeFileData(this.store, file.data, position, bytes);
-    this.dirtyFiles.add(ino);
+    this.noteDirty(ino, file.data.dirtyBytes - held);
     this.touch(file);
     return bytes.length;
   }
@@ -537,8 +547,9 @@ export class UnionView {
   truncate(ino: number, size: number): void {
     if (size < 0 || !Number.isSafeInteger(size)) throw new ErrnoError('EINVAL');
     const file = this.ownFile(ino);
+    const held = file.data.dirtyBytes;
     truncateFileData(this.store, file.data, size);
-    this.dirtyFiles.add(ino);
+    this.noteDirty(ino, file.data.dirtyBytes - held);
     this.touch(file);
   }
 
@@ -553,8 +564,8 @@ export class UnionView {
     if (from.kind !== 'file') throw new ErrnoError('EINVAL');
     if ('data' in from) this.flushInode(source);
     const file = this.ownFile(target);
+    this.forgetDirty(target, file.data);
     file.data = 'data' in from ? cloneFileData(from.data) : fileDataFrom(from.content, source);
-    this.dirtyFiles.delete(target);
     this.touch(file);
   }
 
@@ -616,13 +627,33 @@ export class UnionView {
       return;
     }
     this.openCounts.delete(ino);
-    this.flushInode(ino);
     this.forgetIfUnused(ino);
+  }
+
+  /** Notes a write to `ino` that changed its dirty bytes by `grown`; stores the oldest files past the budget. */
+  private noteDirty(ino: number, grown: number): void {
+    // Re-added last: the set's order is the order files were last written.
+    this.dirtyFiles.delete(ino);
+    this.dirtyFiles.add(ino);
+    this.dirtyBytes += grown;
+    for (const oldest of this.dirtyFiles) {
+      if (this.dirtyBytes <= DIRTY_BUDGET || oldest === ino) break;
+      this.flushInode(oldest);
+    }
+  }
+
+  /** Drops `ino`'s dirty chunks from the accounting (its data is being thrown away or replaced). */
+  private forgetDirty(ino: number, data: FileData): void {
+    if (this.dirtyFiles.delete(ino)) this.dirtyBytes -= data.dirtyBytes;
   }
 
   private flushInode(ino: number): void {
     const inode = this.upper.getOwn(ino);
-    if (inode?.kind === 'file' && this.dirtyFiles.has(ino)) flushFileData(this.store, inode.data);
+    if (inode?.kind === 'file' && this.dirtyFiles.has(ino)) {
+      this.dirtyBytes -= inode.data.dirtyBytes;
+      flushFileData(this.store, inode.data);
+      this.dirtyBytes += inode.data.dirtyBytes;
+    }
     this.dirtyFiles.delete(ino);
   }
 

@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Container, Image, LayerBuilder, MemoryBlobStore } from '../../src/index.js';
+import { Container, Image, LayerBuilder, MemoryBlobStore, createFs } from '../../src/index.js';
 
 type FileOp =
   | { op: 'write'; position: number; bytes: Uint8Array }
@@ -68,5 +69,25 @@ describe('file data in a container', () => {
     c.write(c.resolve('/f'), 0, new Uint8Array(40_000).fill(2));
     c.flush();
     expect(store.stats().storedBytes - before).toBe(100 + 64 * 1024);
+  });
+
+  it('keeps closed files unstored like a page cache, storing the oldest past 64 MiB', () => {
+    const store = new MemoryBlobStore();
+    const c = new Container(new Image([new LayerBuilder(store).build()]), store);
+    const fs = createFs(c);
+    const mib = 1024 * 1024;
+    const bytes = randomBytes(72 * mib);
+    const before = store.stats().storedBytes;
+    fs.writeFileSync('/first', bytes.subarray(0, mib));
+    expect(store.stats().storedBytes).toBe(before);
+    for (let i = 1; i < 72; i++) fs.writeFileSync(`/f${i}`, bytes.subarray(i * mib, (i + 1) * mib));
+    // No fsync: the budget alone stored the least recently written files, the first among them.
+    const stored = store.stats().storedBytes - before;
+    expect(stored).toBeGreaterThanOrEqual(8 * mib);
+    expect(stored).toBeLessThan(72 * mib);
+    c.flush();
+    expect(store.stats().storedBytes - before).toBe(72 * mib);
+    expect(Buffer.compare(fs.readFileSync('/first'), bytes.subarray(0, mib))).toBe(0);
+    expect(Buffer.compare(fs.readFileSync('/f71'), bytes.subarray(71 * mib))).toBe(0);
   });
 });
