@@ -1,7 +1,8 @@
+import * as fs from 'node:fs';
 import { ErrnoError } from '../errno.js';
 import { type UnionView, checkNameLength, nowNs } from '../union/index.js';
 import { type Listing, listing } from './kernel/listing.js';
-import type { AttrChanges, DirEntry, NodeOps } from './kernel/node-ops.js';
+import type { AttrChanges, Caller, DirEntry, NodeOps } from './kernel/node-ops.js';
 import { RENAME_EXCHANGE, RENAME_NOREPLACE } from './kernel/protocol.js';
 
 export interface OpHooks {
@@ -57,10 +58,15 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
 
   const stat = (ino: number) => view.stat(ino);
 
-  /** What Linux does to a file written, truncated or chowned by a caller without CAP_FSETID. */
-  const killPrivileges = (ino: number) => {
-    const { mode } = stat(ino);
-    const kept = mode & ~S_ISUID & ((mode & S_IXGRP) !== 0 ? ~S_ISGID : ~0);
+  /**
+   * What Linux does to a file written, truncated or chowned by a caller without CAP_FSETID (the
+   * kernel says when): setuid goes; setgid goes with group execute, and on a write or truncate
+   * also when the caller is outside the file's group (setattr_should_drop_sgid).
+   */
+  const killPrivileges = (ino: number, caller: Caller, chown: boolean) => {
+    const { mode, gid } = stat(ino);
+    const dropGid = (mode & S_IXGRP) !== 0 || (!chown && (mode & S_ISGID) !== 0 && !inGroup(caller, gid));
+    const kept = mode & ~S_ISUID & (dropGid ? ~S_ISGID : ~0);
     if (kept !== mode) view.chmod(ino, kept & 0o7777);
     if (view.xattrs(ino).has(CAPABILITY)) view.removexattr(ino, CAPABILITY);
   };
@@ -74,7 +80,7 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     },
     getattr: (node) => stat(node),
     setattr(ino, changes: AttrChanges) {
-      if (changes.killPrivileges) killPrivileges(ino);
+      if (changes.killPrivileges) killPrivileges(ino, changes.killPrivileges, changes.uid !== undefined || changes.gid !== undefined);
       if (changes.size !== undefined) view.truncate(ino, changes.size);
       if (changes.mode !== undefined) view.chmod(ino, changes.mode & 0o7777);
       if (changes.uid !== undefined || changes.gid !== undefined) view.chown(ino, changes.uid ?? -1, changes.gid ?? -1);
@@ -118,7 +124,7 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
       return content && view.store.backingFile?.(content);
     },
     write(node, position, bytes, kill) {
-      if (kill) killPrivileges(node);
+      if (kill) killPrivileges(node, kill, false);
       // Any write drops file capabilities, also root's (the kernel leaves it to us: KILLPRIV_V2).
       else if (view.xattrs(node).has(CAPABILITY)) view.removexattr(node, CAPABILITY);
       return view.write(node, position, bytes);
@@ -155,4 +161,15 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     access: (node) => void stat(node),
     observe: (listener) => view.observe((change) => listener(change.dir === undefined ? { node: change.ino } : { parent: change.dir, name: change.name })),
   };
+}
+
+/** Whether a caller is in a group: its own, or one of its process's supplementary groups. */
+function inGroup(caller: Caller, gid: number): boolean {
+  if (caller.gid === gid) return true;
+  try {
+    const groups = /^Groups:(.*)$/m.exec(fs.readFileSync(`/proc/${caller.pid}/status`, 'utf8'))?.[1] ?? '';
+    return groups.split(/\s+/).some((group) => group !== '' && Number(group) === gid);
+  } catch {
+    return false; // the process is gone: no group of its can matter
+  }
 }

@@ -232,6 +232,10 @@ f.write('second half'); f.close()
     asNobody('sh', '-c', `echo by nobody >> ${shared}`);
     expect(fs.statSync(shared).mode & 0o7777).toBe(0o777);
     expect(fs.readFileSync(shared, 'utf8')).toBe('xby root\nby nobody\n');
+    // Without group execute, setgid goes only for a writer outside the file's group (root's group here).
+    fs.chmodSync(shared, 0o2767);
+    asNobody('sh', '-c', `echo again >> ${shared}`);
+    expect(fs.statSync(shared).mode & 0o7777).toBe(0o767);
     fs.chmodSync(shared, 0o6755);
     fs.chownSync(shared, 1, 1);
     expect(fs.statSync(shared).mode & 0o7777).toBe(0o755);

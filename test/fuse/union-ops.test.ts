@@ -7,7 +7,7 @@ const fixture = fixtureFromSync({
   '/etc/hosts': '127.0.0.1 localhost\n',
   '/shared': { kind: 'dir', mode: 0o2775, gid: 50 },
 });
-const user = { uid: 1000, gid: 1000 };
+const user = { uid: 1000, gid: 1000, pid: process.pid };
 
 function setup() {
   const container = fixture.container();
@@ -23,14 +23,14 @@ describe('the kernel inode operations over a container', () => {
     const dir = ops.mkdir(shared.ino, 'sub', 0o755, user);
     expect(dir).toMatchObject({ uid: 1000, gid: 50 });
     expect(dir.mode & 0o2000).toBe(0o2000);
-    expect(ops.create(ROOT_INO, 'root-owned', 0o644, { uid: 0, gid: 0 })).toMatchObject({ uid: 0, gid: 0 });
+    expect(ops.create(ROOT_INO, 'root-owned', 0o644, { uid: 0, gid: 0, pid: process.pid })).toMatchObject({ uid: 0, gid: 0 });
   });
 
   test('a file the kernel still holds outlives its last name; forgetting it lets it go', () => {
     const { container, ops } = setup();
     const file = ops.create(ROOT_INO, 'tmp', 0o644, user);
     ops.retain(file.ino);
-    ops.write(file.ino, 0, Buffer.from('kept'), false);
+    ops.write(file.ino, 0, Buffer.from('kept'), undefined);
     ops.unlink(ROOT_INO, 'tmp');
     expect(ops.lookup(ROOT_INO, 'tmp')).toBeUndefined();
     const out = Buffer.alloc(4);

@@ -6,6 +6,8 @@ import type { Attr } from './protocol.js';
 export interface Caller {
   uid: number;
   gid: number;
+  /** The calling process (its supplementary groups are in /proc). */
+  pid: number;
 }
 
 /** A SETATTR: only the fields present change; times in nanoseconds, 'now' for the current time. */
@@ -16,8 +18,8 @@ export interface AttrChanges {
   size?: number;
   atime?: bigint | 'now';
   mtime?: bigint | 'now';
-  /** Drop setuid, setgid (with group execute) and file capabilities, as a write or chown by this caller does on Linux. */
-  killPrivileges?: boolean;
+  /** Drop setuid, setgid and file capabilities as a truncate or chown by this caller does on Linux. */
+  killPrivileges?: Caller;
 }
 
 /** A change made behind the kernel's back: an inode, or what a name in a directory stands for. */
@@ -59,8 +61,8 @@ export interface NodeOps {
   forget(node: number): void;
   /** Reads into `target` at `offset`: the bytes read. */
   read(node: number, position: number, length: number, target: Buffer, offset: number): number;
-  /** `killPrivileges`: drop setuid and setgid first (the writer may not keep them; see AttrChanges). */
-  write(node: number, position: number, bytes: Buffer, killPrivileges: boolean): number;
+  /** `killPrivileges`: the writer, who may not keep setuid and setgid (see AttrChanges). */
+  write(node: number, position: number, bytes: Buffer, killPrivileges: Caller | undefined): number;
   /** fsync of a file or a directory: what a program wrote must survive a crash. */
   fsync(node: number): void;
   /** The entries of a directory, `.` and `..` included, in offset order (see listing()). */

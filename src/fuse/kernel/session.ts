@@ -306,11 +306,15 @@ export class Session {
       if (!known(change.parent)) return;
       this.staleNames.set(`${change.parent}/${change.name}`, change);
     }
+    this.notifySoon();
+  };
+
+  private notifySoon(): void {
     if (!this.notifying) {
       this.notifying = true;
       setImmediate(this.notify);
     }
-  };
+  }
 
   /** Tells the kernel what went stale (written off this thread: the kernel may wait for answers). */
   private readonly notify = (): void => {
@@ -353,7 +357,7 @@ export class Session {
   private answer(opcode: number, node: number): unknown {
     const { in: args, ops } = this;
     const at = IN_HEADER;
-    const caller = (): Caller => ({ uid: args.getUint32(24, true), gid: args.getUint32(28, true) });
+    const caller = (): Caller => ({ uid: args.getUint32(24, true), gid: args.getUint32(28, true), pid: args.getUint32(32, true) });
     switch (opcode) {
       case Op.INIT:
         return this.init();
@@ -417,7 +421,13 @@ export class Session {
       case Op.WRITE: {
         const size = args.getUint32(at + 16, true);
         const data = this.input.subarray(at + 40, at + 40 + size);
-        const written = ops.write(node, getU64(args, at + 8), data, (args.getUint32(at + 20, true) & WRITE_KILL_SUIDGID) !== 0);
+        const kill = (args.getUint32(at + 20, true) & WRITE_KILL_SUIDGID) !== 0;
+        const written = ops.write(node, getU64(args, at + 8), data, kill ? caller() : undefined);
+        // The mode may have lost set-id bits the kernel does not know of: it asks again.
+        if (kill) {
+          this.staleNodes.add(node);
+          this.notifySoon();
+        }
         this.out.setUint32(OUT_HEADER, written, true);
         this.out.setUint32(OUT_HEADER + 4, 0, true);
         return this.reply(8);
@@ -516,7 +526,7 @@ export class Session {
     if (valid & SetattrValid.UID) changes.uid = args.getUint32(at + 76, true);
     if (valid & SetattrValid.GID) changes.gid = args.getUint32(at + 80, true);
     if (valid & SetattrValid.SIZE) changes.size = getU64(args, at + 16);
-    if (valid & SetattrValid.KILL_SUIDGID) changes.killPrivileges = true;
+    if (valid & SetattrValid.KILL_SUIDGID) changes.killPrivileges = { uid: args.getUint32(24, true), gid: args.getUint32(28, true), pid: args.getUint32(32, true) };
     const time = (secondsAt: number, nanosAt: number) => args.getBigInt64(secondsAt, true) * 1_000_000_000n + BigInt(args.getUint32(nanosAt, true));
     if (valid & SetattrValid.ATIME_NOW) changes.atime = 'now';
     else if (valid & SetattrValid.ATIME) changes.atime = time(at + 32, at + 56);

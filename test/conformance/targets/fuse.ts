@@ -48,9 +48,6 @@ export const fuse: Target = {
 /** The mount used by an ordinary user (node:fs in a child with its uid): the kernel checks permissions. */
 export const fuseAsUser: Target = {
   name: `fuse as uid ${USER.uid}`,
-  // FUSE's HANDLE_KILLPRIV_V2 asks the daemon to kill setgid on a write only with group execute
-  // (the protocol's documented rule), and a WRITE does not carry the writer's groups.
-  lacks: { sgidOutsideGroup: 'todo' },
   unavailable: () => fuseUnavailable() ?? userUnavailable(),
   setup: async () => {
     const handle = await fuse.setup();
