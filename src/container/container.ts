@@ -41,13 +41,21 @@ export class Container extends UnionView {
   /** The upper layer as bytes (flushed first): what this container adds to the store. */
   saveUpper(): Uint8Array {
     this.flush();
-    this.takeChanged();
     return encodeUpper(this.upper.entries(), this.nextIno);
   }
 
   /**
-   * What changed since the last saveUpper or saveChanges (flushed first), for an incremental
-   * save: applied to what was saved then, it gives the upper layer saveUpper would give now.
+   * The container as it is now (saved whole, or just loaded) is the base that saveChanges' deltas
+   * apply to: changes are noted from here on.
+   */
+  startIncrementalSaves(): void {
+    this.trackChanges();
+    this.takeChanged();
+  }
+
+  /**
+   * What changed since startIncrementalSaves or the last saveChanges (flushed first), for an
+   * incremental save: applied to what was saved then, it gives the upper layer saveUpper would give now.
    */
   saveChanges(): UpperDelta {
     this.flush();

@@ -235,6 +235,7 @@ export class Engine {
         for (const { chunks } of records) for (const [digest, bytes] of chunks) restoreChunk(this.store, digest, bytes);
         const container = Container.load(image, this.reader, upper, {}, records.map(({ delta }) => delta));
         const file = record.journal ? this.journalPath(record.journal) : this.newJournalPath(name);
+        container.startIncrementalSaves();
         this.journals.set(container, new JournalWriter(name, record.upper, file, record.journal !== undefined, length, records.length));
         return container;
       } catch (error) {
@@ -289,6 +290,7 @@ export class Engine {
         if (replaced) this.containers_.put({ ...withoutJournal(record), upper });
         if (record.journal) removeFileDurably(this.journalPath(record.journal), this.durable);
         journal?.close();
+        container.startIncrementalSaves();
         this.journals.set(container, new JournalWriter(name, upper, this.newJournalPath(name), false));
         this.savedChanges.set(container, { name, changes });
         return replaced;

@@ -77,7 +77,10 @@ export class UnionView {
    * is not worth a write (kernel overlayfs moves it on the lower file, out of the container).
    */
   private accessed: Map<number, bigint> | undefined;
-  /** Inodes changed since the last takeChanged(): what an incremental save writes. Made on the first change. */
+  /**
+   * Inodes changed since the last takeChanged(): what an incremental save writes. Kept only once
+   * trackChanges() asked for it (the engine's containers): a container in a test costs nothing.
+   */
   private changedInodes: Set<number> | undefined;
   /** Made by the first observe(): a container nobody watches costs no Set. */
   private observers: Set<(change: ViewChange) => void> | undefined;
@@ -300,13 +303,19 @@ export class UnionView {
   }
 
   private noteChanged(ino: number): void {
-    (this.changedInodes ??= new Set()).add(ino);
+    this.changedInodes?.add(ino);
   }
 
-  /** The inodes changed (made, altered or dropped) since the last call, or since this view was made. */
+  /** From now on, notes which inodes change (takeChanged answers them). */
+  protected trackChanges(): void {
+    this.changedInodes ??= new Set();
+  }
+
+  /** The inodes changed (made, altered or dropped) since the last call, or since tracking began. */
   protected takeChanged(): Set<number> {
-    const changed = this.changedInodes ?? new Set<number>();
-    this.changedInodes = undefined;
+    const changed = this.changedInodes;
+    if (!changed) throw new Error('changes are not tracked: call trackChanges() first');
+    this.changedInodes = new Set();
     return changed;
   }
 
