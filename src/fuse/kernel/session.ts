@@ -357,7 +357,6 @@ export class Session {
   private answer(opcode: number, node: number): unknown {
     const { in: args, ops } = this;
     const at = IN_HEADER;
-    const caller = (): Caller => ({ uid: args.getUint32(24, true), gid: args.getUint32(28, true), pid: args.getUint32(32, true) });
     switch (opcode) {
       case Op.INIT:
         return this.init();
@@ -381,14 +380,14 @@ export class Session {
         return this.bytesReply(Buffer.from(ops.readlink(node)));
       case Op.SYMLINK: {
         const [name, next] = this.string(at);
-        return this.entryReply(ops.symlink(node, name, this.string(next)[0], caller()));
+        return this.entryReply(ops.symlink(node, name, this.string(next)[0], this.caller()));
       }
       case Op.MKNOD: {
         const name = this.string(at + 16)[0];
-        return this.entryReply(ops.mknod(node, name, args.getUint32(at, true), args.getUint32(at + 4, true), caller()));
+        return this.entryReply(ops.mknod(node, name, args.getUint32(at, true), args.getUint32(at + 4, true), this.caller()));
       }
       case Op.MKDIR:
-        return this.entryReply(ops.mkdir(node, this.string(at + 8)[0], args.getUint32(at, true), caller()));
+        return this.entryReply(ops.mkdir(node, this.string(at + 8)[0], args.getUint32(at, true), this.caller()));
       case Op.UNLINK:
         ops.unlink(node, this.string(at)[0]);
         return this.reply(0);
@@ -413,7 +412,7 @@ export class Session {
         // passthrough, files are opened with a request (the answer names the backing file).
         return this.fail(ENOSYS);
       case Op.CREATE:
-        return this.entryReply(ops.create(node, this.string(at + 16)[0], args.getUint32(at + 4, true), caller()), true);
+        return this.entryReply(ops.create(node, this.string(at + 16)[0], args.getUint32(at + 4, true), this.caller()), true);
       case Op.READ: {
         const size = Math.min(args.getUint32(at + 16, true), MAX_WRITE);
         return this.reply(ops.read(node, getU64(args, at + 8), size, this.output, OUT_HEADER));
@@ -422,7 +421,7 @@ export class Session {
         const size = args.getUint32(at + 16, true);
         const data = this.input.subarray(at + 40, at + 40 + size);
         const kill = (args.getUint32(at + 20, true) & WRITE_KILL_SUIDGID) !== 0;
-        const written = ops.write(node, getU64(args, at + 8), data, kill ? caller() : undefined);
+        const written = ops.write(node, getU64(args, at + 8), data, kill ? this.caller() : undefined);
         // The mode may have lost set-id bits the kernel does not know of: it asks again.
         if (kill) {
           this.staleNodes.add(node);
@@ -470,6 +469,12 @@ export class Session {
         // FLUSH among them: answered ENOSYS once, the kernel stops sending it on every close.
         return this.fail(ENOSYS);
     }
+  }
+
+  /** Who sent the request: fuse_in_header's uid, gid and pid. */
+  private caller(): Caller {
+    const { in: header } = this;
+    return { uid: header.getUint32(24, true), gid: header.getUint32(28, true), pid: header.getUint32(32, true) };
   }
 
   private init(): void {
@@ -526,7 +531,7 @@ export class Session {
     if (valid & SetattrValid.UID) changes.uid = args.getUint32(at + 76, true);
     if (valid & SetattrValid.GID) changes.gid = args.getUint32(at + 80, true);
     if (valid & SetattrValid.SIZE) changes.size = getU64(args, at + 16);
-    if (valid & SetattrValid.KILL_SUIDGID) changes.killPrivileges = { uid: args.getUint32(24, true), gid: args.getUint32(28, true), pid: args.getUint32(32, true) };
+    if (valid & SetattrValid.KILL_SUIDGID) changes.killPrivileges = this.caller();
     const time = (secondsAt: number, nanosAt: number) => args.getBigInt64(secondsAt, true) * 1_000_000_000n + BigInt(args.getUint32(nanosAt, true));
     if (valid & SetattrValid.ATIME_NOW) changes.atime = 'now';
     else if (valid & SetattrValid.ATIME) changes.atime = time(at + 32, at + 56);
