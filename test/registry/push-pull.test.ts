@@ -33,14 +33,14 @@ describe.skipIf(registryMissing)(`push and pull against docker-registry (${INSTA
     baseAndApp(engine, 7);
     const base = await pushImage(engine.store, engine.dir, engine.image('base').layers, `${registry.host}/share/base:1`);
     expect(base.uploaded).toBe(1);
-    const before = countRequests(registry.log(), 'PUT', /\/v2\/share\/app\/blobs\/uploads\//);
+    const before = countRequests(await registry.settledLog(), 'PUT', /\/v2\/share\/app\/blobs\/uploads\//);
     const app = await pushImage(engine.store, engine.dir, engine.image('app').layers, `${registry.host}/share/app:1`);
     // The base layer is in share/base: mounted into share/app, not uploaded again.
     expect({ uploaded: app.uploaded, mounted: app.mounted }).toEqual({ uploaded: 1, mounted: 1 });
     const again = await pushImage(engine.store, engine.dir, engine.image('app').layers, `${registry.host}/share/app:2`);
     expect({ uploaded: again.uploaded, exists: again.exists }).toEqual({ uploaded: 0, exists: 2 });
     // The registry saw exactly two finished blob uploads for share/app: the new layer and the config.
-    expect(countRequests(registry.log(), 'PUT', /\/v2\/share\/app\/blobs\/uploads\//) - before).toBe(2);
+    expect(countRequests(await registry.settledLog(), 'PUT', /\/v2\/share\/app\/blobs\/uploads\//) - before).toBe(2);
   });
 
   it('a pull of an image whose layers are here already fetches only what is new', async () => {
@@ -59,9 +59,9 @@ describe.skipIf(registryMissing)(`push and pull against docker-registry (${INSTA
   it('small chunks: a layer goes up in many PATCH requests and comes back intact', async () => {
     const engine = freshEngine();
     baseAndApp(engine, 3);
-    const before = countRequests(registry.log(), 'PATCH', /\/v2\/chunks\/base\/blobs\/uploads\//);
+    const before = countRequests(await registry.settledLog(), 'PATCH', /\/v2\/chunks\/base\/blobs\/uploads\//);
     await pushImage(engine.store, engine.dir, engine.image('base').layers, `${registry.host}/chunks/base:1`, { chunkSize: 64 * 1024 });
-    expect(countRequests(registry.log(), 'PATCH', /\/v2\/chunks\/base\/blobs\/uploads\//) - before).toBeGreaterThan(5);
+    expect(countRequests(await registry.settledLog(), 'PATCH', /\/v2\/chunks\/base\/blobs\/uploads\//) - before).toBeGreaterThan(5);
     const target = freshEngine();
     await pullImage(target, `${registry.host}/chunks/base:1`, { tag: 'base' });
     expect(treeOf(target, 'base')).toEqual(treeOf(engine, 'base'));

@@ -16,6 +16,12 @@ export interface RunningRegistry {
   root: string;
   /** The registry's log so far (its access log lists every request). */
   log(): string;
+  /**
+   * The log once it holds every request answered so far. The registry writes a request's line
+   * after its answer is sent, so a client can be done before the line is there: this sends a
+   * marked request, waits for its line, then a moment more for lines written in parallel.
+   */
+  settledLog(): Promise<string>;
   /** The CA file to trust (TLS registries). */
   caFile?: string;
   /** An auth file holding the login (htpasswd registries). */
@@ -91,12 +97,25 @@ export async function startRegistry(setup: RegistrySetup = {}): Promise<RunningR
   const child: ChildProcess = spawn(REGISTRY_BINARY, ['serve', config], { stdio: ['ignore', logFd, logFd] });
   fs.closeSync(logFd);
   const output = () => fs.readFileSync(logFile, 'utf8');
+  let settles = 0;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await waitForPort(port, output, child);
   return {
     host,
     root,
     log: output,
+    async settledLog() {
+      if (setup.tls) throw new Error('settledLog() asks over plain http');
+      const marker = `settle-${++settles}`;
+      await fetch(`http://${host}/v2/?${marker}`).then((answer) => answer.arrayBuffer());
+      const deadline = Date.now() + 10_000;
+      while (!output().includes(marker)) {
+        if (Date.now() > deadline) throw new Error(`the registry never logged ${marker}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return output();
+    },
     ...(caFile ? { caFile } : {}),
     ...(authFile ? { authFile } : {}),
     async stop() {
