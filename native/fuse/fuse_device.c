@@ -338,17 +338,22 @@ struct layerfs_backing_map {
 #define LAYERFS_DEV_IOC_BACKING_OPEN _IOW(229, 1, struct layerfs_backing_map)
 #define LAYERFS_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
 
-/* backingOpen(fd, path) -> a backing id (> 0), or -errno. The file is opened read-only. */
+/*
+ * backingOpen(fd, path, writable) -> a backing id (> 0), or -errno. The file is opened read-only,
+ * or read-write when `writable` is true (a private file the kernel writes a program's bytes to).
+ */
 static napi_value backing_open(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char file[4096];
   if (argc < 2 || get_string(env, argv[1], file, sizeof(file))) {
     napi_throw_type_error(env, NULL, "backingOpen(fd, path): a path expected");
     return NULL;
   }
-  int backing = open(file, O_RDONLY | O_CLOEXEC);
+  bool writable = false;
+  if (argc > 2) napi_get_value_bool(env, argv[2], &writable);
+  int backing = open(file, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
   if (backing < 0) return number(env, -errno);
   struct layerfs_backing_map map = {.fd = backing, .flags = 0, .padding = 0};
   int id = ioctl(get_fd(env, argv[0]), LAYERFS_DEV_IOC_BACKING_OPEN, &map);

@@ -19,8 +19,12 @@ import type { UpperInode } from '../union/upper.js';
 const MAGIC = Buffer.from('LFSU');
 const VERSION = 1;
 
-export function encodeUpper(entries: Iterable<[number, UpperInode]>, nextIno: number): Uint8Array {
-  const sorted = [...entries].sort(([a], [b]) => a - b);
+/**
+ * `canonical` sorts inodes and names, so an unchanged upper layer encodes to the same blob; a
+ * journal's delta skips that (sorting a directory of thousands of names on every fsync).
+ */
+export function encodeUpper(entries: Iterable<[number, UpperInode]>, nextIno: number, canonical = true): Uint8Array {
+  const sorted = canonical ? [...entries].sort(([a], [b]) => a - b) : [...entries];
   const out = new ByteWriter();
   out.bytes(MAGIC);
   out.byte(VERSION);
@@ -40,7 +44,7 @@ export function encodeUpper(entries: Iterable<[number, UpperInode]>, nextIno: nu
         out.uint(inode.lowers.length);
         for (const lower of inode.lowers) out.uint(lower);
         out.uint(inode.entries.size);
-        for (const [name, child] of [...inode.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        for (const [name, child] of canonical ? [...inode.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : inode.entries) {
           out.string(name);
           out.uint(child);
         }
@@ -200,7 +204,7 @@ export function encodeDelta(delta: UpperDelta): Uint8Array {
   const out = new ByteWriter();
   out.uint(delta.removed.length);
   for (const ino of delta.removed) out.uint(ino);
-  out.blob(encodeUpper(delta.entries, delta.nextIno));
+  out.blob(encodeUpper(delta.entries, delta.nextIno, false));
   return out.finish();
 }
 

@@ -137,6 +137,15 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
       const [, ops, ino] = split(node);
       return ops.backing?.(ino);
     },
+    writeBacking(node) {
+      if (node === ROOT) return undefined;
+      const [, ops, ino] = split(node);
+      return ops.writeBacking?.(ino);
+    },
+    releaseWriteBacking(node) {
+      const [, ops, ino] = split(node);
+      ops.releaseWriteBacking?.(ino);
+    },
     write(node, position, bytes, killPrivileges) {
       const [, ops, ino] = split(node);
       return ops.write(ino, position, bytes, killPrivileges);

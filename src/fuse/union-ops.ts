@@ -4,6 +4,8 @@ import { type UnionView, checkNameLength, nowNs } from '../union/index.js';
 import { type Listing, listing } from './kernel/listing.js';
 import type { AttrChanges, Caller, DirEntry, NodeOps } from './kernel/node-ops.js';
 import { RENAME_EXCHANGE, RENAME_NOREPLACE } from './kernel/protocol.js';
+import { WriteBackings } from './write-backings.js';
+import { tempPath } from '../durable-file.js';
 
 export interface OpHooks {
   /** After a program's fsync: persist the container (its data must survive a crash). */
@@ -13,6 +15,11 @@ export interface OpHooks {
    * to the kernel, whose reads the store cannot check (docs/store-layout.md).
    */
   verifyReads?: boolean;
+  /**
+   * Where a store without scratch files of its own (MemoryBlobStore) keeps write backings:
+   * with passthrough, a new file's writer writes it directly (see WriteBackings).
+   */
+  scratchDir?: string;
 }
 
 const S_IFMT = 0o170000;
@@ -55,8 +62,11 @@ export function setxattrFlag(name: string, flags: number): 'create' | 'replace' 
  */
 export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
   const listings = new Map<number, { changes: number; list: Listing }>();
+  const { store } = view;
+  const scratchFile = store.scratchFile ? () => store.scratchFile!() : hooks.scratchDir ? () => tempPath(hooks.scratchDir!) : undefined;
+  const backings = scratchFile && new WriteBackings(view, scratchFile);
 
-  const stat = (ino: number) => view.stat(ino);
+  const stat = (ino: number) => (backings?.has(ino) ? backings.stat(ino) : view.stat(ino));
 
   /**
    * What Linux does to a file written, truncated or chowned by a caller without CAP_FSETID (the
@@ -81,7 +91,10 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     getattr: (node) => stat(node),
     setattr(ino, changes: AttrChanges) {
       if (changes.killPrivileges) killPrivileges(ino, changes.killPrivileges, changes.uid !== undefined || changes.gid !== undefined);
-      if (changes.size !== undefined) view.truncate(ino, changes.size);
+      if (changes.size !== undefined) {
+        if (backings?.has(ino)) backings.truncate(ino, changes.size);
+        else view.truncate(ino, changes.size);
+      }
       if (changes.mode !== undefined) view.chmod(ino, changes.mode & 0o7777);
       if (changes.uid !== undefined || changes.gid !== undefined) view.chown(ino, changes.uid ?? -1, changes.gid ?? -1);
       // A SETATTR that changes no attribute is chown(-1, -1): Linux still moves ctime.
@@ -91,6 +104,7 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
         const current = stat(ino);
         const time = (value: bigint | 'now' | undefined, unchanged: bigint) => (value === 'now' ? nowNs() : (value ?? unchanged));
         view.utimes(ino, time(changes.atime, current.atime), time(changes.mtime, current.mtime));
+        backings?.timesSet(ino);
       }
       return stat(ino);
     },
@@ -115,28 +129,36 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     // The kernel's references keep an inode as an open file would: unlinked, it stays readable
     // through descriptors still open on it, and its changes are stored when it is let go.
     retain: (node) => view.open(node),
-    forget: (node) => view.close(node),
-    read: (node, position, length, target, offset) => view.read(node, position, length, target, offset),
+    forget(node) {
+      // Released by now, unless the mount went away with the file open.
+      backings?.release(node);
+      view.close(node);
+    },
+    read: (node, position, length, target, offset) => (backings?.has(node) ? backings.read(node, position, length, target, offset) : view.read(node, position, length, target, offset)),
     backing(node) {
       if (hooks.verifyReads) return undefined;
       // Unchanged since it came from a layer, and whole in one file of the store.
       const content = view.storedContent(node);
       return content && view.store.backingFile?.(content);
     },
+    writeBacking: backings && ((node) => backings.pathOf(node)),
+    releaseWriteBacking: backings && ((node) => backings.release(node)),
     write(node, position, bytes, kill) {
       if (kill) killPrivileges(node, kill, false);
       // Any write drops file capabilities, also root's (the kernel leaves it to us: KILLPRIV_V2).
       else if (view.xattrs(node).has(CAPABILITY)) view.removexattr(node, CAPABILITY);
-      return view.write(node, position, bytes);
+      return backings?.has(node) ? backings.write(node, position, bytes) : view.write(node, position, bytes);
     },
-    fsync() {
+    fsync(node) {
+      backings?.takeIn(node);
       view.flush();
       hooks.onSync?.();
     },
     entries(node) {
       // Cached while the view is unchanged: the kernel reads a listing a buffer at a time.
       const cached = listings.get(node);
-      if (cached?.changes === view.changeCount) return cached.list;
+      // Files being written directly change with no change to the view.
+      if (cached?.changes === view.changeCount && !backings?.active) return cached.list;
       const self = stat(node);
       if (self.kind !== 'dir') throw new ErrnoError('ENOTDIR');
       const entries: DirEntry[] = [

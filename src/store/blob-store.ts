@@ -39,6 +39,13 @@ export interface BlobStore {
    * so the kernel can read the file directly (FUSE passthrough). Its digests are put()'s.
    */
   fileWriter?(chunkSize: number): FileWriter;
+  /**
+   * Optional (DirBlobStore): a new name for a scratch file on the store's file system, for
+   * adoptFile; left by a process that died, it is removed when the store is opened.
+   */
+  scratchFile?(): string;
+  /** Optional (DirBlobStore): stores a scratch file's bytes, taking the file (it is gone after). */
+  adoptFile?(file: string, chunkSize: number): Content;
   /** Optional: a file of the store holding exactly `content`'s bytes at their offsets, if there is one. */
   backingFile?(content: Content): string | undefined;
   /** Optional: after deletions, reclaims what nothing uses any more (run by gc, with no writer about). */

@@ -1,4 +1,5 @@
-import type { BlobStore } from './blob-store.js';
+import * as fs from 'node:fs';
+import type { BlobStore, FileWriter } from './blob-store.js';
 import type { Digest } from './digest.js';
 
 export const DEFAULT_CHUNK_SIZE = 64 * 1024;
@@ -34,6 +35,35 @@ export function isAllZero(bytes: Uint8Array): boolean {
 /** Stores one chunk's bytes: all zeros become a hole. */
 export function putChunk(store: BlobStore, bytes: Uint8Array): Digest | null {
   return isAllZero(bytes) ? null : store.put(bytes);
+}
+
+/**
+ * Stores a file's bytes as chunked content, read a chunk at a time, through `writer` (one taking
+ * the file itself as its object, see DirBlobStore.adoptFile) or else chunk by chunk.
+ */
+export function storeFile(file: string, chunkSize: number, writer: FileWriter | undefined, store?: BlobStore): Content {
+  const chunks: (Digest | null)[] = [];
+  const fd = fs.openSync(file, 'r');
+  let size = 0;
+  try {
+    const buffer = Buffer.allocUnsafe(chunkSize);
+    for (;;) {
+      let length = 0;
+      for (let got = -1; got !== 0 && length < chunkSize; length += got) got = fs.readSync(fd, buffer, length, chunkSize - length, size + length);
+      if (length === 0) break;
+      const chunk = buffer.subarray(0, length);
+      chunks.push(writer ? writer.put(chunk) : putChunk(store!, chunk));
+      size += length;
+      if (length < chunkSize) break;
+    }
+  } catch (error) {
+    writer?.abort();
+    throw error;
+  } finally {
+    fs.closeSync(fd);
+  }
+  writer?.finish(size);
+  return { size, chunkSize, chunks };
 }
 
 /** Stores bytes as chunked content. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BaseBlobStore, type BlobStoreOptions, type FileWriter, type StoreStats } from './blob-store.js';
-import type { Content } from './chunk.js';
+import { type Content, storeFile } from './chunk.js';
 import { type ChunkPlace, ChunkIndex } from './chunk-index.js';
 import { type Digest, isDigest } from './digest.js';
 import { BlobError } from './errors.js';
@@ -141,7 +141,7 @@ export class DirBlobStore extends BaseBlobStore {
     return statSize(file) === content.size ? file : undefined;
   }
 
-  fileWriter(chunkSize: number): FileWriter {
+  fileWriter(chunkSize: number, adopted?: string): FileWriter {
     return new ObjectWriter(
       {
         place: (bytes, store) => this.place(bytes, store),
@@ -151,7 +151,17 @@ export class DirBlobStore extends BaseBlobStore {
         publish: (tmp, key, size, dataBytes, chunks) => this.publishObject(tmp, key, size, dataBytes, chunks),
       },
       chunkSize,
+      adopted,
     );
+  }
+
+  scratchFile(): string {
+    return tempPath(this.tmpDir);
+  }
+
+  /** Stores a scratch file's bytes by making the file itself their object (a whole-file one is renamed into place, not copied). */
+  adoptFile(file: string, chunkSize: number): Content {
+    return storeFile(file, chunkSize, this.fileWriter(chunkSize, file));
   }
 
   /**

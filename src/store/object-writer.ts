@@ -57,6 +57,11 @@ export class ObjectWriter implements FileWriter {
   constructor(
     private readonly host: ObjectHost,
     private readonly chunkSize: number,
+    /**
+     * A file that holds the bytes already, at their offsets, and becomes the object itself (no
+     * byte written again); removed unless published.
+     */
+    private readonly adopted?: string,
   ) {}
 
   put(bytes: Uint8Array): Digest | null {
@@ -132,8 +137,9 @@ export class ObjectWriter implements FileWriter {
   /** The object file, created at the second chunk: the held first chunk goes in first. */
   private open(): void {
     if (this.fd >= 0) return;
-    this.tmp = this.host.tempFile();
-    this.fd = fs.openSync(this.tmp, 'wx+', 0o444);
+    this.tmp = this.adopted ?? this.host.tempFile();
+    this.fd = this.adopted ? fs.openSync(this.adopted, 'r+') : fs.openSync(this.tmp, 'wx+', 0o444);
+    if (this.adopted) fs.fchmodSync(this.fd, 0o444);
     const held = this.held;
     if (!held) return;
     this.held = undefined;
@@ -142,7 +148,7 @@ export class ObjectWriter implements FileWriter {
   }
 
   private write(bytes: Uint8Array, offset: number): void {
-    for (let at = 0; at < bytes.length; ) at += fs.writeSync(this.fd, bytes, at, bytes.length - at, offset + at);
+    if (!this.adopted) for (let at = 0; at < bytes.length; ) at += fs.writeSync(this.fd, bytes, at, bytes.length - at, offset + at);
     this.dataBytes += bytes.length;
   }
 
@@ -163,7 +169,8 @@ export class ObjectWriter implements FileWriter {
     this.held = undefined;
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
-    if (this.tmp) fs.rmSync(this.tmp, { force: true });
+    const tmp = this.tmp ?? this.adopted;
+    if (tmp) fs.rmSync(tmp, { force: true });
     this.tmp = undefined;
     this.forgetInFlight();
   }

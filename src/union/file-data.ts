@@ -69,6 +69,13 @@ export function unchangedContent(data: FileData): Content | undefined {
   return { size, chunkSize, chunks: base };
 }
 
+/** The data of a file whose content was stored for it alone (no lower origin): its chunks are all its own. */
+export function ownFileData(content: Content): FileData {
+  const patch = new Map<number, Chunk>();
+  content.chunks.forEach((digest, index) => digest !== null && patch.set(index, digest));
+  return { size: content.size, chunkSize: content.chunkSize, origin: 0, base: [], baseLimit: 0, patch, dirtyBytes: 0 };
+}
+
 export function cloneFileData(data: FileData): FileData {
   return { ...data, patch: new Map(data.patch) };
 }

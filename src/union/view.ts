@@ -9,6 +9,7 @@ import {
   fileDataFrom,
   flushFileData,
   newFileData,
+  ownFileData,
   readFileData,
   truncateFileData,
   unchangedContent,
@@ -576,6 +577,18 @@ export class UnionView {
     this.forgetDirty(target, file.data);
     file.data = 'data' in from ? cloneFileData(from.data) : fileDataFrom(from.content, source);
     this.touch(file);
+  }
+
+  /**
+   * Gives file `ino` content stored for it alone, last written at `mtime` (ns): bytes a program
+   * wrote outside the view (a FUSE write backing), taken in.
+   */
+  setContent(ino: number, content: Content, mtime: bigint): void {
+    const file = this.ownFile(ino);
+    this.forgetDirty(ino, file.data);
+    file.data = ownFileData(content);
+    this.touch(file);
+    file.mtime = mtime;
   }
 
   chmod(ino: number, mode: number): void {

@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { unionNodeOps } from '../../src/fuse/index.js';
 import { FOPEN_DIRECT_IO, FOPEN_KEEP_CACHE, FOPEN_PASSTHROUGH, Init, Init2, Op } from '../../src/fuse/kernel/protocol.js';
 import { Session } from '../../src/fuse/kernel/session.js';
+import { createFs } from '../../src/fs/index.js';
 import { Container, DirBlobStore, Image, layerFromSpec } from '../../src/index.js';
 import { fixtureFromSync } from '../../src/testing.js';
 import { seededBytes } from '../helpers/bytes.js';
@@ -14,11 +15,13 @@ const fixture = fixtureFromSync({ '/lower': 'lower file', '/plain': 'no backing 
 /** A kernel that offers passthrough and registers backing files as asked (or refuses with `refuse`). */
 class PassthroughKernel extends FakeKernel {
   readonly opened: string[] = [];
+  readonly writable: string[] = [];
   readonly closed: number[] = [];
   refuse = 0;
-  backingOpen(_fd: number, path: string): number {
+  backingOpen(_fd: number, path: string, writable?: boolean): number {
     if (this.refuse) return -this.refuse;
     this.opened.push(path);
+    if (writable) this.writable.push(path);
     return this.opened.length + 100;
   }
   backingClose(_fd: number, id: number): number {
@@ -38,10 +41,10 @@ function initBody(flags2: number): Buffer {
 }
 
 /** A session whose ops give `/lower` a backing file; `passthrough` as the mount asks. */
-async function start(options: { passthrough?: boolean; writebackCache?: boolean; flags2?: number; kernel?: PassthroughKernel } = {}) {
+async function start(options: { passthrough?: boolean; writebackCache?: boolean; flags2?: number; kernel?: PassthroughKernel; scratchDir?: string } = {}) {
   const kernel = options.kernel ?? new PassthroughKernel();
   const container = fixture.container();
-  const ops = { ...unionNodeOps(container), backing: (node: number) => (node === container.resolve('/lower') ? '/store/objects/ab/lower' : undefined) };
+  const ops = { ...unionNodeOps(container, { scratchDir: options.scratchDir }), backing: (node: number) => (node === container.resolve('/lower') ? '/store/objects/ab/lower' : undefined) };
   const lines: string[] = [];
   const mounted = Session.mount('/mnt', ops, { cacheSeconds: 0, allowOther: false, writebackCache: options.writebackCache ?? false, suid: false, dev: false, source: 'layerfs', debug: false, onError: () => {}, passthrough: options.passthrough ?? true, log: (line) => lines.push(line) }, kernel);
   const init = kernel.send(Op.INIT, 0, initBody(options.flags2 ?? Init2.PASSTHROUGH | Init2.DIRECT_IO_ALLOW_MMAP))!;
@@ -56,7 +59,7 @@ async function start(options: { passthrough?: boolean; writebackCache?: boolean;
     body.writeBigUInt64LE(BigInt(fh), 0);
     return kernel.send(Op.RELEASE, node, body)!.error;
   };
-  return { kernel, init, lines, lookup, open, release };
+  return { kernel, init, lines, lookup, open, release, container };
 }
 
 const O_RDONLY = 0;
@@ -78,8 +81,8 @@ describe('FUSE passthrough (against a stand-in kernel)', () => {
     expect(first).toEqual({ error: 0, fh: 1, flags: FOPEN_PASSTHROUGH, backing: 101 });
     expect(open(lower, O_RDONLY).backing).toBe(101);
     expect(kernel.opened).toEqual(['/store/objects/ab/lower']);
-    expect(lines).toEqual(['layerfs: FUSE passthrough on: the kernel reads unchanged lower files directly']);
-    expect(open(lookup('plain'), O_RDONLY)).toEqual({ error: 0, fh: 0, flags: FOPEN_KEEP_CACHE, backing: 0 });
+    expect(lines).toEqual(['layerfs: FUSE passthrough on: the kernel reads unchanged lower files and writes new files directly']);
+    expect(open(lookup('plain'), O_RDONLY)).toEqual({ error: 0, fh: 2, flags: FOPEN_KEEP_CACHE, backing: 0 });
     expect(release(lower, 1)).toBe(0);
     expect(release(lower, 1)).toBe(0);
     kernel.send(Op.FORGET, lower, Buffer.from(new BigUint64Array([1n]).buffer));
@@ -89,7 +92,7 @@ describe('FUSE passthrough (against a stand-in kernel)', () => {
   test('a writable open is never passed through: direct io beside readers, ETXTBSY while one is passed through', async () => {
     const { lookup, open, release } = await start();
     const lower = lookup('lower');
-    expect(open(lower, O_RDWR)).toEqual({ error: 0, fh: 0, flags: FOPEN_DIRECT_IO, backing: 0 });
+    expect(open(lower, O_RDWR)).toEqual({ error: 0, fh: 2, flags: FOPEN_DIRECT_IO, backing: 0 });
     expect(open(lower, 0o1000)).toMatchObject({ flags: FOPEN_DIRECT_IO, backing: 0 }); // O_RDONLY | O_TRUNC
     const reader = open(lower, O_RDONLY);
     expect(open(lower, O_RDWR).error).toBe(-26);
@@ -121,6 +124,69 @@ describe('FUSE passthrough (against a stand-in kernel)', () => {
     expect(await writeback({})).toBe(false);
     expect(await writeback({ passthrough: false })).toBe(true);
     expect(await writeback({ flags2: 0 })).toBe(true);
+  });
+});
+
+/** CREATE of `name` in the root: the new node and its open answer. */
+function create(kernel: PassthroughKernel, name: string) {
+  const body = Buffer.concat([Buffer.from(new Uint32Array([O_RDWR | 0o100, 0o100644, 0o022, 0]).buffer), Buffer.from(`${name}\0`)]);
+  const reply = kernel.send(Op.CREATE, 1, body)!;
+  expect(reply.error).toBe(0);
+  const open = reply.body.subarray(128);
+  return { node: Number(reply.body.readBigUInt64LE(0)), fh: Number(open.readBigUInt64LE(0)), flags: open.readUInt32LE(8), backing: open.readInt32LE(12) };
+}
+
+function sizeOf(kernel: PassthroughKernel, node: number): number {
+  return Number(kernel.send(Op.GETATTR, node, Buffer.alloc(16))!.body.readBigUInt64LE(24));
+}
+
+describe('a new file written directly by the kernel (a write backing)', () => {
+  test('its writer writes a private file; fsync and the last release take its bytes into the container', async () => {
+    const scratchDir = tempDir();
+    const { kernel, container, release } = await start({ scratchDir });
+    const made = create(kernel, 'new');
+    expect(made).toMatchObject({ fh: 1, flags: FOPEN_PASSTHROUGH, backing: 101 });
+    expect(kernel.writable).toEqual(kernel.opened);
+    const [backing] = kernel.writable;
+    // The kernel writes the file; its size shows at once, its bytes in the container after fsync.
+    fs.writeFileSync(backing!, 'hello');
+    expect(sizeOf(kernel, made.node)).toBe(5);
+    expect(createFs(container).readFileSync('/new').length).toBe(0);
+    expect(kernel.send(Op.FSYNC, made.node, Buffer.alloc(16))!.error).toBe(0);
+    expect(createFs(container).readFileSync('/new').toString()).toBe('hello');
+    fs.appendFileSync(backing!, ' world');
+    expect(release(made.node, made.fh)).toBe(0);
+    expect(createFs(container).readFileSync('/new').toString()).toBe('hello world');
+    expect(kernel.closed).toEqual([101]);
+    expect(fs.readdirSync(scratchDir)).toEqual([]);
+  });
+
+  test('every open of it goes to the backing file meanwhile; a file open through the daemon or not empty gets none', async () => {
+    const { kernel, lookup, open, release } = await start({ scratchDir: tempDir() });
+    const made = create(kernel, 'new');
+    expect(open(made.node, O_RDONLY)).toEqual({ error: 0, fh: 1, flags: FOPEN_PASSTHROUGH, backing: made.backing });
+    expect(open(made.node, O_RDWR).backing).toBe(made.backing);
+    expect(open(lookup('plain'), O_RDWR)).toMatchObject({ fh: 2, backing: 0 });
+    const empty = create(kernel, 'empty');
+    release(empty.node, empty.fh);
+    const reader = open(empty.node, O_RDONLY);
+    expect(reader).toMatchObject({ fh: 2, backing: 0 });
+    expect(open(empty.node, O_RDWR)).toMatchObject({ fh: 2, backing: 0 });
+  });
+
+  test('a truncate goes to the backing file, and times set on it stay until the kernel writes again', async () => {
+    const { kernel, container, release } = await start({ scratchDir: tempDir() });
+    const made = create(kernel, 'new');
+    fs.writeFileSync(kernel.writable[0]!, 'some bytes');
+    const setattr = Buffer.alloc(88);
+    setattr.writeUInt32LE(8 | 32, 0); // FATTR_SIZE | FATTR_MTIME
+    setattr.writeBigUInt64LE(4n, 16);
+    setattr.writeBigUInt64LE(981173106n, 40); // 2001-02-03T04:05:06Z
+    expect(kernel.send(Op.SETATTR, made.node, setattr)!.error).toBe(0);
+    expect(sizeOf(kernel, made.node)).toBe(4);
+    release(made.node, made.fh);
+    expect(createFs(container).readFileSync('/new').toString()).toBe('some');
+    expect(createFs(container).statSync('/new').mtimeMs).toBe(981173106000);
   });
 });
 

@@ -147,6 +147,39 @@ os.close(fd)
     expect(out).toBe('False 0 Still here\n');
   });
 
+  it('a new file: its bytes, mmap writes, a truncate while open and times set on it, also after remount (with passthrough the kernel writes it directly)', async () => {
+    const script = `python3 -c "
+import hashlib, mmap, os
+data = bytearray(os.urandom(3000000))
+with open('written.bin', 'wb') as f:
+    f.write(data)
+    f.flush()
+    os.fsync(f.fileno())
+    print(os.stat('written.bin').st_size)
+with open('written.bin', 'r+b') as f:
+    m = mmap.mmap(f.fileno(), 0)
+    m[70000:70005] = b'MMAP!'
+    m.close()
+    f.truncate(2500000)
+data[70000:70005] = b'MMAP!'
+with open('stamped.txt', 'w') as f:
+    f.write('stamped')
+    f.flush()
+    os.utime(f.fileno(), ns=(981173106000000000, 981173106123456789))
+print(hashlib.sha256(data[:2500000]).hexdigest())
+"`;
+    const [size, sha] = sh(mnt, script).trim().split('\n');
+    expect(size).toBe('3000000');
+    const check = () => sh(mnt, 'sha256sum written.bin && stat -c "%s %Y.%y" written.bin stamped.txt && cat stamped.txt');
+    const seen = check();
+    // fuse-native carries times in milliseconds.
+    const nanos = backend === 'fuse-native' ? '123000000' : '123456789';
+    expect(seen).toMatch(new RegExp(`^${sha}  written.bin\\n2500000 \\d+\\.[^\\n]+\\n7 981173106\\.2001-02-03 04:05:06\\.${nanos} \\+0000\\nstamped$`));
+    await daemon.stop();
+    await daemon.start();
+    expect(check()).toBe(seen);
+  });
+
   it('everything is still there after unmount and remount', async () => {
     await daemon.stop();
     await daemon.start();

@@ -20,8 +20,11 @@ export interface FuseDevice {
   close(fd: number): number;
   /** Writes a notification on a worker thread (the kernel may hold it until requests are answered). */
   notify(fd: number, message: Buffer): number;
-  /** Registers a file (opened read-only) for FUSE passthrough: its backing id, or a negative errno. */
-  backingOpen?(fd: number, path: string): number;
+  /**
+   * Registers a file for FUSE passthrough, opened read-only or (`writable`) read-write: its
+   * backing id, or a negative errno.
+   */
+  backingOpen?(fd: number, path: string, writable?: boolean): number;
   /** Forgets a backing id (files open on it keep it): 0 or a negative errno. */
   backingClose?(fd: number, id: number): number;
 }

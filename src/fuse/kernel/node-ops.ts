@@ -80,6 +80,15 @@ export interface NodeOps {
    * directly (FUSE passthrough; it is never written through), or undefined: served by read().
    */
   backing?(node: number): string | undefined;
+  /**
+   * A private host file the kernel may read and write this file's bytes in directly (FUSE
+   * passthrough), made when a writer opens an empty file, or undefined: writes come to write().
+   * Until releaseWriteBacking, the file's bytes are that file's: its size and times show in the
+   * attributes, a truncate or utimes applies to it, and fsync takes its bytes into the container.
+   */
+  writeBacking?(node: number): string | undefined;
+  /** The kernel closed the last file open on the write backing: its bytes go into the container. */
+  releaseWriteBacking?(node: number): void;
   /** Calls `listener` after every change, whoever made it; returns the function that stops it. */
   observe(listener: (change: NodeChange) => void): () => void;
 }

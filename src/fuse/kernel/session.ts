@@ -1,7 +1,7 @@
 import { ErrnoError, errnoCode, errnoNumber } from '../../errno.js';
 import { type FuseDevice, MOUNT_NODEV, MOUNT_NOSUID, fuseDevice } from './native.js';
 import { resumeAt } from './listing.js';
-import { Passthrough } from './passthrough.js';
+import { type OpenFile, Passthrough, type WriteBackings } from './passthrough.js';
 import type { AttrChanges, Caller, NodeChange, NodeOps } from './node-ops.js';
 import {
   ATTR_OUT,
@@ -75,6 +75,8 @@ const ENODATA = errnoNumber('ENODATA');
 const ERANGE = errnoNumber('ERANGE');
 const EIO = errnoNumber('EIO');
 const ROOT = 1;
+/** A created file's open without passthrough: no handle (files are used by inode), cache kept. */
+const CREATED: OpenFile = { fh: 0, flags: FOPEN_KEEP_CACHE, backingId: 0 };
 /** Requests answered per wake-up before the event loop gets a turn (timers, saves). */
 const BATCH = 64;
 
@@ -229,10 +231,12 @@ export class Session {
   }
 
   /** An entry answer (lookup, mkdir, create…), with an open file's answer after it for create. */
-  private entryReply(attr: Attr, created = false): void {
+  private entryReply(attr: Attr, created?: OpenFile): void {
     setEntry(this.out, OUT_HEADER, attr, this.options.cacheSeconds);
-    if (created) this.openReply(OUT_HEADER + ENTRY_OUT);
-    if (this.reply(ENTRY_OUT + (created ? OPEN_OUT : 0))) this.retain(attr.ino);
+    if (created) this.openReply(OUT_HEADER + ENTRY_OUT, created);
+    if (!this.reply(ENTRY_OUT + (created ? OPEN_OUT : 0))) return;
+    this.retain(attr.ino);
+    if (created) this.passthrough.opened(attr.ino, created);
   }
 
   private attrReply(attr: Attr): void {
@@ -242,11 +246,11 @@ export class Session {
     this.reply(ATTR_OUT);
   }
 
-  /** struct fuse_open_out of a created file: no handle (files are used by inode), cache kept. */
-  private openReply(at: number): void {
-    setU64(this.out, at, 0);
-    this.out.setUint32(at + 8, FOPEN_KEEP_CACHE, true);
-    this.out.setUint32(at + 12, 0, true);
+  /** struct fuse_open_out: the handle (files are used by inode: it only says how they were opened), flags and backing id. */
+  private openReply(at: number, answer: OpenFile): void {
+    setU64(this.out, at, answer.fh);
+    this.out.setUint32(at + 8, answer.flags, true);
+    this.out.setInt32(at + 12, answer.backingId, true);
   }
 
   private bytesReply(bytes: Uint8Array): void {
@@ -411,8 +415,10 @@ export class Session {
         // directories) by itself from then on: no OPEN, RELEASE, OPENDIR or RELEASEDIR. With
         // passthrough, files are opened with a request (the answer names the backing file).
         return this.fail(ENOSYS);
-      case Op.CREATE:
-        return this.entryReply(ops.create(node, this.string(at + 16)[0], args.getUint32(at + 4, true), this.caller()), true);
+      case Op.CREATE: {
+        const attr = ops.create(node, this.string(at + 16)[0], args.getUint32(at + 4, true), this.caller());
+        return this.entryReply(attr, this.passthrough.active ? this.openAnswer(attr.ino, args.getUint32(at, true)) : CREATED);
+      }
       case Op.READ: {
         const size = Math.min(args.getUint32(at + 16, true), MAX_WRITE);
         return this.reply(ops.read(node, getU64(args, at + 8), size, this.output, OUT_HEADER));
@@ -432,7 +438,7 @@ export class Session {
         return this.reply(8);
       }
       case Op.RELEASE: // of a file made by CREATE, or opened with passthrough on
-        this.passthrough.released(node, getU64(args, at));
+        if (this.passthrough.released(node, getU64(args, at))) ops.releaseWriteBacking?.(node);
         return this.reply(0);
       case Op.READDIR:
       case Op.READDIRPLUS:
@@ -514,12 +520,23 @@ export class Session {
 
   /** OPEN, with passthrough negotiated: the answer names a backing file, or serves reads itself. */
   private open(node: number, flags: number): void {
-    const answer = this.passthrough.open(node, flags, this.ops.backing?.(node));
+    const answer = this.passthrough.open(node, flags, this.ops.backing?.(node), this.writeBackings(node));
     if ('errno' in answer) return this.fail(answer.errno);
-    setU64(this.out, OUT_HEADER, answer.fh);
-    this.out.setUint32(OUT_HEADER + 8, answer.flags, true);
-    this.out.setInt32(OUT_HEADER + 12, answer.backingId, true);
+    this.openReply(OUT_HEADER, answer);
     if (this.reply(OPEN_OUT)) this.passthrough.opened(node, answer);
+  }
+
+  /** The open part of a CREATE's answer, with passthrough negotiated (a new file is empty: a writer may write it directly). */
+  private openAnswer(node: number, flags: number): OpenFile {
+    const answer = this.passthrough.open(node, flags, undefined, this.writeBackings(node));
+    // The kernel refused backing files meanwhile: the file is served by the daemon.
+    return 'fh' in answer ? answer : CREATED;
+  }
+
+  private writeBackings(node: number): WriteBackings | undefined {
+    const { ops } = this;
+    if (!ops.writeBacking || !ops.releaseWriteBacking) return undefined;
+    return { make: () => ops.writeBacking!(node), drop: () => ops.releaseWriteBacking!(node) };
   }
 
   private setattr(node: number): void {
