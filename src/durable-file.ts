@@ -94,9 +94,18 @@ function syncFileSystem(file: string): boolean {
   return result.status === 0;
 }
 
+/** Removes a file if it is there (unlink(2) alone: fs.rmSync stats first and walks folders). */
+export function removeFile(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
 /** Removes a file and makes the removal durable. */
 export function removeFileDurably(file: string, durable = true): void {
-  fs.rmSync(file, { force: true });
+  removeFile(file);
   if (durable) syncPath(path.dirname(file));
 }
 

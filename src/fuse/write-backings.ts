@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { removeFile } from '../durable-file.js';
 import { type Content, storeFile } from '../store/index.js';
 import type { InodeStat, UnionView } from '../union/index.js';
 
@@ -96,7 +97,7 @@ export class WriteBackings {
     // A store that adopts the scratch file gets a copy of it (in the kernel, on the same file system).
     const copy = this.view.store.adoptFile ? this.scratchFile() : undefined;
     if (copy) fs.copyFileSync(file.path, copy);
-    this.store(ino, file, copy ?? file.path, mtime);
+    this.store(ino, file, copy ?? file.path, mtime, copy ? undefined : file.fd);
     // The view's times are right again.
     file.seenMtime = seen;
   }
@@ -107,11 +108,11 @@ export class WriteBackings {
     if (!file) return;
     const mtime = this.stat(ino).mtime;
     this.files.delete(ino);
-    fs.closeSync(file.fd);
     try {
-      this.store(ino, file, file.path, mtime);
+      this.store(ino, file, file.path, mtime, file.fd);
     } finally {
-      fs.rmSync(file.path, { force: true });
+      fs.closeSync(file.fd);
+      removeFile(file.path);
     }
   }
 
@@ -121,9 +122,9 @@ export class WriteBackings {
   }
 
   /** Stores `scratch` (the backing file or a copy) and gives its bytes to the node if they changed; an adopting store takes the file. */
-  private store(ino: number, file: WriteBacking, scratch: string, mtime: bigint): void {
+  private store(ino: number, file: WriteBacking, scratch: string, mtime: bigint, fd?: number): void {
     const { store, chunkSize } = this.view;
-    const content = store.adoptFile ? store.adoptFile(scratch, chunkSize) : storeFile(scratch, chunkSize, undefined, store);
+    const content = store.adoptFile ? store.adoptFile(scratch, chunkSize, fd) : storeFile(fd ?? scratch, chunkSize, undefined, store);
     const taken = takenKey(content);
     if (taken === file.taken && mtime === this.view.stat(ino).mtime) return;
     file.taken = taken;

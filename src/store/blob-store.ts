@@ -44,8 +44,8 @@ export interface BlobStore {
    * adoptFile; left by a process that died, it is removed when the store is opened.
    */
   scratchFile?(): string;
-  /** Optional (DirBlobStore): stores a scratch file's bytes, taking the file (it is gone after). */
-  adoptFile?(file: string, chunkSize: number): Content;
+  /** Optional (DirBlobStore): stores a scratch file's bytes, taking the file (it is gone after); `fd` may be open on it for reading. */
+  adoptFile?(file: string, chunkSize: number, fd?: number): Content;
   /** Optional: a file of the store holding exactly `content`'s bytes at their offsets, if there is one. */
   backingFile?(content: Content): string | undefined;
   /** Optional: after deletions, reclaims what nothing uses any more (run by gc, with no writer about). */

@@ -38,12 +38,14 @@ export function putChunk(store: BlobStore, bytes: Uint8Array): Digest | null {
 }
 
 /**
- * Stores a file's bytes as chunked content, read a chunk at a time, through `writer` (one taking
- * the file itself as its object, see DirBlobStore.adoptFile) or else chunk by chunk.
+ * Stores a file's bytes (a path, or a descriptor open for reading) as chunked content, read a
+ * chunk at a time, through `writer` (one taking the file itself as its object, see
+ * DirBlobStore.adoptFile) or else chunk by chunk into `store`.
  */
-export function storeFile(file: string, chunkSize: number, writer: FileWriter | undefined, store?: BlobStore): Content {
+export function storeFile(file: string | number, chunkSize: number, writer: FileWriter | undefined, store?: BlobStore): Content {
   const chunks: (Digest | null)[] = [];
-  const fd = fs.openSync(file, 'r');
+  // A descriptor is the caller's to close.
+  const fd = typeof file === 'number' ? file : fs.openSync(file, 'r');
   let size = 0;
   try {
     const buffer = Buffer.allocUnsafe(chunkSize);
@@ -60,7 +62,7 @@ export function storeFile(file: string, chunkSize: number, writer: FileWriter | 
     writer?.abort();
     throw error;
   } finally {
-    fs.closeSync(fd);
+    if (fd !== file) fs.closeSync(fd);
   }
   writer?.finish(size);
   return { size, chunkSize, chunks };

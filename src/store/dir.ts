@@ -159,9 +159,12 @@ export class DirBlobStore extends BaseBlobStore {
     return tempPath(this.tmpDir);
   }
 
-  /** Stores a scratch file's bytes by making the file itself their object (a whole-file one is renamed into place, not copied). */
-  adoptFile(file: string, chunkSize: number): Content {
-    return storeFile(file, chunkSize, this.fileWriter(chunkSize, file));
+  /**
+   * Stores a scratch file's bytes by making the file itself their object (a whole-file one is
+   * renamed into place, not copied); `fd`, if given, is open on it for reading.
+   */
+  adoptFile(file: string, chunkSize: number, fd?: number): Content {
+    return storeFile(fd ?? file, chunkSize, this.fileWriter(chunkSize, file));
   }
 
   /**

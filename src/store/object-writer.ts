@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import type { FileWriter } from './blob-store.js';
 import { type Content, isAllZero } from './chunk.js';
 import type { Digest } from './digest.js';
+import { removeFile } from '../durable-file.js';
 
 /** A chunk stored by a writer that has not published it yet: in an object being written, or held in memory. */
 export type ChunkInFlight = { readonly fd: number; readonly offset: number; readonly length: number } | { readonly bytes: Uint8Array };
@@ -119,7 +120,7 @@ export class ObjectWriter implements FileWriter {
       fs.ftruncateSync(this.fd, size);
       fs.closeSync(this.fd);
       this.fd = -1;
-      if (!this.host.publish(tmp, key, size, this.dataBytes, this.mine)) fs.rmSync(tmp, { force: true });
+      if (!this.host.publish(tmp, key, size, this.dataBytes, this.mine)) removeFile(tmp);
     } catch (error) {
       this.drop();
       throw error;
@@ -170,7 +171,7 @@ export class ObjectWriter implements FileWriter {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
     const tmp = this.tmp ?? this.adopted;
-    if (tmp) fs.rmSync(tmp, { force: true });
+    if (tmp) removeFile(tmp);
     this.tmp = undefined;
     this.forgetInFlight();
   }
