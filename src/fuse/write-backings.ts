@@ -87,17 +87,15 @@ export class WriteBackings {
     if (file) file.seenMtime = mtimeOf(file.fd);
   }
 
-  /** Takes the backing file's bytes into the view (fsync); the file stays for its writers. */
+  /** Takes the backing file's bytes into the view (fsync); the file stays for its writers, so its bytes are copied. */
   takeIn(ino: number): void {
     const file = this.files.get(ino);
     if (!file) return;
     const mtime = this.stat(ino).mtime;
-    // Read before the copy: a write during it shows as one after.
+    // Read before the bytes: a write meanwhile shows as one after.
     const seen = mtimeOf(file.fd);
-    // A store that adopts the scratch file gets a copy of it (in the kernel, on the same file system).
-    const copy = this.view.store.adoptFile ? this.scratchFile() : undefined;
-    if (copy) fs.copyFileSync(file.path, copy);
-    this.store(ino, file, copy ?? file.path, mtime, copy ? undefined : file.fd);
+    const { store, chunkSize } = this.view;
+    this.give(ino, file, storeFile(file.fd, chunkSize, store.fileWriter?.(chunkSize), store), mtime);
     // The view's times are right again.
     file.seenMtime = seen;
   }
@@ -108,23 +106,19 @@ export class WriteBackings {
     if (!file) return;
     const mtime = this.stat(ino).mtime;
     this.files.delete(ino);
+    const { store, chunkSize } = this.view;
     try {
-      this.store(ino, file, file.path, mtime, file.fd);
+      // No one writes it any more: a store that adopts files takes it as it is.
+      const content = store.adoptFile ? store.adoptFile(file.path, chunkSize, file.fd) : storeFile(file.fd, chunkSize, undefined, store);
+      this.give(ino, file, content, mtime);
     } finally {
       fs.closeSync(file.fd);
       removeFile(file.path);
     }
   }
 
-  /** Releases them all (the mount is gone). */
-  releaseAll(): void {
-    for (const ino of [...this.files.keys()]) this.release(ino);
-  }
-
-  /** Stores `scratch` (the backing file or a copy) and gives its bytes to the node if they changed; an adopting store takes the file. */
-  private store(ino: number, file: WriteBacking, scratch: string, mtime: bigint, fd?: number): void {
-    const { store, chunkSize } = this.view;
-    const content = store.adoptFile ? store.adoptFile(scratch, chunkSize, fd) : storeFile(fd ?? scratch, chunkSize, undefined, store);
+  /** Gives the node the stored bytes unless it has them already. */
+  private give(ino: number, file: WriteBacking, content: Content, mtime: bigint): void {
     const taken = takenKey(content);
     if (taken === file.taken && mtime === this.view.stat(ino).mtime) return;
     file.taken = taken;
