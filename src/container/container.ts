@@ -5,7 +5,8 @@ import { Image } from '../union/image.js';
 import type { UpperInode } from '../union/upper.js';
 import { UnionView, type UnionViewOptions, type UpperState } from '../union/view.js';
 import { CowMap } from '../union/cow-map.js';
-import { type UpperDelta, decodeUpper, encodeUpper } from './upper-codec.js';
+import { type DirEdits, type UpperDelta, decodeUpper, encodeUpper } from './upper-codec.js';
+import { FormatError } from '../layer/codec.js';
 import { type Change, compareViews } from './walk.js';
 
 /**
@@ -59,23 +60,30 @@ export class Container extends UnionView {
    */
   saveChanges(): UpperDelta {
     this.flush();
-    const delta: UpperDelta = { entries: [], removed: [], nextIno: this.nextIno };
-    for (const ino of this.takeChanged()) {
+    const delta: UpperDelta = { entries: [], removed: [], nextIno: this.nextIno, edited: new Map() };
+    const { inodes, names, whole } = this.takeChanged();
+    for (const ino of inodes) {
       const inode = this.upper.get(ino);
-      if (inode) delta.entries.push([ino, inode]);
-      else delta.removed.push(ino);
+      if (!inode) {
+        delta.removed.push(ino);
+        continue;
+      }
+      delta.entries.push([ino, inode]);
+      // A directory saved before: its changed names alone.
+      if (inode.kind === 'dir' && !whole.has(ino)) delta.edited.set(ino, new Map([...(names.get(ino) ?? [])].map((name) => [name, inode.entries.get(name)])));
     }
     return delta;
   }
 
   /** A container of `image` with an upper layer saved by `saveUpper`, and the deltas saved after it, in order. */
   static load(image: Image, store: BlobStore, upper: Uint8Array | null, options: Omit<UnionViewOptions, 'readOnly'> = {}, deltas: readonly UpperDelta[] = []): Container {
-    const saved = upper === null ? { entries: [], nextIno: image.firstFreeIno } : decodeUpper(upper, image);
+    const saved = upper === null ? { entries: [], nextIno: image.firstFreeIno, edited: new Map() } : decodeUpper(upper, image);
+    if (saved.edited.size > 0) throw new FormatError('a saved upper layer holds directory edits (only a journal\'s deltas may)');
     const inodes = new Map<number, UpperInode>(saved.entries);
     let nextIno = saved.nextIno;
     for (const delta of deltas) {
       for (const ino of delta.removed) inodes.delete(ino);
-      for (const [ino, inode] of delta.entries) inodes.set(ino, inode);
+      for (const [ino, inode] of delta.entries) inodes.set(ino, withEdits(inode, inodes.get(ino), delta.edited.get(ino)));
       nextIno = Math.max(nextIno, delta.nextIno);
     }
     const map = new CowMap<number, UpperInode>();
@@ -171,4 +179,16 @@ function freeze(store: BlobStore, inode: UpperInode | Inode): Exclude<Inode, { k
     case 'dir':
       throw new Error('directories are not frozen');
   }
+}
+
+/** A directory of a delta that carries only its changed names: those applied to its names as saved before. */
+function withEdits(inode: UpperInode, before: UpperInode | undefined, edits: DirEdits | undefined): UpperInode {
+  if (!edits) return inode;
+  if (inode.kind !== 'dir' || before?.kind !== 'dir') throw new FormatError(`directory edits of inode ${inode.kind === 'dir' ? 'with no directory saved before' : 'that is not a directory'}`);
+  // The earlier map came from decoding the saved layers: this container's own to change.
+  for (const [name, child] of edits) {
+    if (child === undefined) before.entries.delete(name);
+    else before.entries.set(name, child);
+  }
+  return { ...inode, entries: before.entries };
 }

@@ -13,17 +13,28 @@ import type { UpperInode } from '../union/upper.js';
  *   "LFSU" version:u8 nextIno:uint count:uint (ino:uint kind:u8 meta nlink:uint body)*
  *   file    = size chunkSize origin baseLimit count (index:uint chunk)*
  *   chunk   = 0 (hole) | 1 hash:u64 collision:uint | 2 under:chunk offset:uint bytes:chunk (a delta)
- *   dir     = opaque:u8 count lower* count (name:string ino:uint)*
+ *   dir     = flags:u8 count lower* count (name:string ino:uint)*
  *   symlink = target:string;  special = rdev:uint
+ *
+ * A directory's flags: 1 opaque; 2 (in a delta only) its names are edits of the names saved
+ * before, each name's inode plus one, 0 for a name taken out (WHITEOUT is inode 0).
  */
 const MAGIC = Buffer.from('LFSU');
 const VERSION = 1;
 
+const OPAQUE = 1;
+const EDITS = 2;
+
+/** The names of a directory that changed since a save: each one's inode, WHITEOUT, or undefined (taken out). */
+export type DirEdits = Map<string, number | undefined>;
+
 /**
- * `canonical` sorts inodes and names, so an unchanged upper layer encodes to the same blob; a
- * journal's delta skips that (sorting a directory of thousands of names on every fsync).
+ * `edited` (a journal's delta) writes those directories as their changed names alone, and
+ * nothing is sorted; otherwise inodes and names are sorted, so an unchanged upper layer encodes
+ * to the same blob.
  */
-export function encodeUpper(entries: Iterable<[number, UpperInode]>, nextIno: number, canonical = true): Uint8Array {
+export function encodeUpper(entries: Iterable<[number, UpperInode]>, nextIno: number, edited?: ReadonlyMap<number, DirEdits>): Uint8Array {
+  const canonical = edited === undefined;
   const sorted = canonical ? [...entries].sort(([a], [b]) => a - b) : [...entries];
   const out = new ByteWriter();
   out.bytes(MAGIC);
@@ -39,16 +50,26 @@ export function encodeUpper(entries: Iterable<[number, UpperInode]>, nextIno: nu
       case 'file':
         writeFileData(out, inode.data);
         break;
-      case 'dir':
-        out.byte(inode.opaque ? 1 : 0);
+      case 'dir': {
+        const edits = edited?.get(ino);
+        out.byte((inode.opaque ? OPAQUE : 0) | (edits ? EDITS : 0));
         out.uint(inode.lowers.length);
         for (const lower of inode.lowers) out.uint(lower);
+        if (edits) {
+          out.uint(edits.size);
+          for (const [name, child] of edits) {
+            out.string(name);
+            out.uint(child === undefined ? 0 : child + 1);
+          }
+          break;
+        }
         out.uint(inode.entries.size);
         for (const [name, child] of canonical ? [...inode.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : inode.entries) {
           out.string(name);
           out.uint(child);
         }
         break;
+      }
       case 'symlink':
         out.string(inode.target);
         break;
@@ -109,7 +130,7 @@ function readChunk(input: ByteReader, ino: number): Chunk {
  * image, origins are not checked and files have no base chunks: enough to list what the upper
  * itself references, even when a layer below is damaged.
  */
-export function decodeUpper(bytes: Uint8Array, image: Image | undefined): { entries: [number, UpperInode][]; nextIno: number } {
+export function decodeUpper(bytes: Uint8Array, image: Image | undefined): { entries: [number, UpperInode][]; nextIno: number; edited: Map<number, DirEdits> } {
   const input = new ByteReader(bytes);
   if (bytes.length < 5 || Buffer.compare(input.bytes(4), MAGIC) !== 0) throw new FormatError('not a layerfs upper layer (bad magic)');
   const version = input.byte();
@@ -118,6 +139,7 @@ export function decodeUpper(bytes: Uint8Array, image: Image | undefined): { entr
   const count = input.uint();
   if (count > bytes.length) throw new FormatError(`inode count ${count} exceeds the upper layer's size`);
   const entries: [number, UpperInode][] = [];
+  const edited = new Map<number, DirEdits>();
   for (let i = 0; i < count; i++) {
     const ino = input.uint();
     if (ino >= nextIno) throw new FormatError(`inode ${ino} is not below nextIno ${nextIno}`);
@@ -130,11 +152,21 @@ export function decodeUpper(bytes: Uint8Array, image: Image | undefined): { entr
         entries.push([ino, { kind, ...upperMeta, data: readFileData(input, ino, image) }]);
         break;
       case 'dir': {
-        const opaque = input.byte() === 1;
+        const flags = input.byte();
         const lowers = Array.from({ length: input.uint() }, () => input.uint());
         const entryMap = new Map<string, number>();
-        for (let n = input.uint(); n > 0; n--) entryMap.set(input.string(), input.uint());
-        entries.push([ino, { kind, ...upperMeta, opaque, lowers, entries: entryMap }]);
+        if (flags & EDITS) {
+          const edits: DirEdits = new Map();
+          for (let n = input.uint(); n > 0; n--) {
+            const name = input.string();
+            const child = input.uint();
+            edits.set(name, child === 0 ? undefined : child - 1);
+          }
+          edited.set(ino, edits);
+        } else {
+          for (let n = input.uint(); n > 0; n--) entryMap.set(input.string(), input.uint());
+        }
+        entries.push([ino, { kind, ...upperMeta, opaque: (flags & OPAQUE) !== 0, lowers, entries: entryMap }]);
         break;
       }
       case 'symlink':
@@ -145,7 +177,7 @@ export function decodeUpper(bytes: Uint8Array, image: Image | undefined): { entr
     }
   }
   if (!input.done) throw new FormatError(`trailing bytes at offset ${input.offset}`);
-  return { entries, nextIno };
+  return { entries, nextIno, edited };
 }
 
 function readFileData(input: ByteReader, ino: number, image: Image | undefined): FileData {
@@ -197,6 +229,11 @@ export interface UpperDelta {
   entries: [number, UpperInode][];
   removed: number[];
   nextIno: number;
+  /**
+   * Directories among `entries` that were saved before and carry only their changed names (an
+   * fsync in a directory of thousands of new files must not write them all again).
+   */
+  edited: Map<number, DirEdits>;
 }
 
 /** A delta as bytes: the removed inodes, then the changed ones in the upper layer's own encoding. */
@@ -204,7 +241,7 @@ export function encodeDelta(delta: UpperDelta): Uint8Array {
   const out = new ByteWriter();
   out.uint(delta.removed.length);
   for (const ino of delta.removed) out.uint(ino);
-  out.blob(encodeUpper(delta.entries, delta.nextIno, false));
+  out.blob(encodeUpper(delta.entries, delta.nextIno, delta.edited));
   return out.finish();
 }
 
@@ -213,9 +250,9 @@ export function decodeDelta(bytes: Uint8Array, image: Image | undefined): UpperD
   const count = input.uint();
   if (count > bytes.length) throw new FormatError(`removed inode count ${count} exceeds the delta's size`);
   const removed = Array.from({ length: count }, () => input.uint());
-  const { entries, nextIno } = decodeUpper(input.blob(), image);
+  const { entries, nextIno, edited } = decodeUpper(input.blob(), image);
   if (!input.done) throw new FormatError(`trailing bytes at offset ${input.offset}`);
-  return { entries, removed, nextIno };
+  return { entries, removed, nextIno, edited };
 }
 
 /** The blobs a chunk references: its digest, or a delta's parts. */

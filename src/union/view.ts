@@ -82,7 +82,7 @@ export class UnionView {
    * Inodes changed since the last takeChanged(): what an incremental save writes. Kept only once
    * trackChanges() asked for it (the engine's containers): a container in a test costs nothing.
    */
-  private changedInodes: Set<number> | undefined;
+  private changed: Changes | undefined;
   /** Made by the first observe(): a container nobody watches costs no Set. */
   private observers: Set<(change: ViewChange) => void> | undefined;
 
@@ -294,6 +294,7 @@ export class UnionView {
       const shared = this.upper.get(ino);
       owned = shared ? cloneUpperInode(shared) : this.copyUp(ino);
       this.upper.set(ino, owned);
+      this.changed?.whole.add(ino);
     }
     const atime = this.accessed?.get(ino);
     if (atime !== undefined) {
@@ -304,19 +305,28 @@ export class UnionView {
   }
 
   private noteChanged(ino: number): void {
-    this.changedInodes?.add(ino);
+    this.changed?.inodes.add(ino);
+  }
+
+  /** A name of directory `dir` changed what it stands for (and the directory with it). */
+  private noteEntry(dir: number, name: string): void {
+    if (this.observers?.size) this.report({ dir, name });
+    if (!this.changed) return;
+    const names = this.changed.names.get(dir);
+    if (names) names.add(name);
+    else this.changed.names.set(dir, new Set([name]));
   }
 
   /** From now on, notes which inodes change (takeChanged answers them). */
   protected trackChanges(): void {
-    this.changedInodes ??= new Set();
+    this.changed ??= noChanges();
   }
 
-  /** The inodes changed (made, altered or dropped) since the last call, or since tracking began. */
-  protected takeChanged(): Set<number> {
-    const changed = this.changedInodes;
+  /** What changed since the last call, or since tracking began. */
+  protected takeChanged(): Changes {
+    const changed = this.changed;
     if (!changed) throw new Error('changes are not tracked: call trackChanges() first');
-    this.changedInodes = new Set();
+    this.changed = noChanges();
     return changed;
   }
 
@@ -387,9 +397,10 @@ export class UnionView {
     if (parent.mode & S_ISGID && made.kind === 'dir') made.mode |= S_ISGID;
     this.upper.set(ino, made);
     this.noteChanged(ino);
+    this.changed?.whole.add(ino);
     parent.entries.set(name, ino);
     if (made.kind === 'dir') parent.nlink++;
-    if (this.observers?.size) this.report({ dir, name });
+    this.noteEntry(dir, name);
     this.touch(parent);
     return ino;
   }
@@ -440,7 +451,7 @@ export class UnionView {
     this.touch(inode, false);
     const parent = this.ownDir(dir);
     parent.entries.set(name, ino);
-    if (this.observers?.size) this.report({ dir, name });
+    this.noteEntry(dir, name);
     this.touch(parent);
     return ino;
   }
@@ -450,7 +461,7 @@ export class UnionView {
     const parent = this.ownDir(dir);
     if (this.image.lookup(parent.lowers, name) !== undefined) parent.entries.set(name, WHITEOUT);
     else parent.entries.delete(name);
-    if (this.observers?.size) this.report({ dir, name });
+    this.noteEntry(dir, name);
     this.touch(parent);
   }
 
@@ -525,7 +536,7 @@ export class UnionView {
     if (replaced !== undefined) this.dropLink(replaced);
     const parent = this.ownDir(target.dir);
     parent.entries.set(target.name, ino);
-    if (this.observers?.size) this.report({ dir: target.dir, name: target.name });
+    this.noteEntry(target.dir, target.name);
     this.touch(parent);
     // A directory's ".." moves with it; a directory it replaced took its parent's link with it.
     if (isDir && source.dir !== target.dir) {
@@ -688,4 +699,18 @@ export class UnionView {
 /** The path to name in an error: a Place (FUSE's directory and name) has none. */
 function label(path: string | Place): string | undefined {
   return typeof path === 'string' ? path : undefined;
+}
+
+/**
+ * What changed since the last incremental save: inodes, and per directory the names that changed.
+ * A directory in `whole` is new to the upper layer since then: written with all its names.
+ */
+export interface Changes {
+  inodes: Set<number>;
+  names: Map<number, Set<string>>;
+  whole: Set<number>;
+}
+
+function noChanges(): Changes {
+  return { inodes: new Set(), names: new Map(), whole: new Set() };
 }

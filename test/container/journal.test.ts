@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { Engine } from '../../src/index.js';
+import { ErrnoError } from '../../src/errno.js';
 import { seededBytes } from '../helpers/bytes.js';
 import { tempDir } from '../helpers/tmp.js';
 import { tree, writeText } from './helpers.js';
@@ -113,5 +115,57 @@ describe('incremental saves (the journal)', () => {
     expect(tree(engine.openContainer('web'))['/a']).toBe('file 666 two');
     engine.rm('web');
     expect(fs.readdirSync(path.join(engine.dir, 'containers')).filter((name) => name.endsWith('.journal'))).toEqual([]);
+  });
+
+  it('a save in a directory of many new files writes its changed names alone; the reopened container has them all', () => {
+    const { dir, engine, web } = setup();
+    web.mkdir('/many');
+    for (let i = 0; i < 2000; i++) writeText(web, `/many/f${i}`, `${i}`);
+    engine.saveContainer('web', web, { incremental: true });
+    const journal = journalOf(engine, dir);
+    const sizes: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      writeText(web, `/many/new${i}`, 'x');
+      if (i === 5) web.unlink(`/many/f${i}`);
+      if (i === 6) web.rename('/many/f6', '/many/renamed');
+      if (i === 7) web.unlink('/etc/hosts'); // a whiteout in a copied-up directory
+      const before = fs.statSync(journal).size;
+      engine.saveContainer('web', web, { incremental: true });
+      sizes.push(fs.statSync(journal).size - before);
+    }
+    // 2,000 names would take some 20 KiB a record.
+    expect(Math.max(...sizes)).toBeLessThan(1024);
+    expect(tree(engine.openContainer('web'))).toEqual(tree(web));
+  });
+
+  it('replays to the same tree under random changes and saves', () => {
+    const ops = fc.oneof(
+      fc.record({ op: fc.constant('write' as const), dir: fc.constantFrom('/etc', '/a', '/a/b'), name: fc.constantFrom('x', 'y', 'z'), data: fc.string({ maxLength: 8 }) }),
+      fc.record({ op: fc.constant('unlink' as const), dir: fc.constantFrom('/etc', '/a', '/a/b'), name: fc.constantFrom('x', 'y', 'hosts') }),
+      fc.record({ op: fc.constantFrom('rename' as const, 'link' as const), dir: fc.constantFrom('/etc', '/a', '/a/b'), name: fc.constantFrom('x', 'y', 'hosts'), to: fc.constantFrom('/etc/z', '/a/y', '/a/b/x') }),
+      fc.record({ op: fc.constantFrom('mkdir' as const, 'rmdir' as const), dir: fc.constantFrom('/a', '/a/b') }),
+      fc.record({ op: fc.constantFrom('save' as const, 'whole' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(ops, { maxLength: 40 }), (steps) => {
+        const { engine, web } = setup();
+        for (const step of steps) {
+          try {
+            if (step.op === 'write') writeText(web, `${step.dir}/${step.name}`, step.data);
+            else if (step.op === 'unlink') web.unlink(`${step.dir}/${step.name}`);
+            else if (step.op === 'rename') web.rename(`${step.dir}/${step.name}`, step.to);
+            else if (step.op === 'link') web.link(`${step.dir}/${step.name}`, step.to);
+            else if (step.op === 'mkdir') web.mkdir(step.dir);
+            else if (step.op === 'rmdir') web.rmdir(step.dir);
+            else engine.saveContainer('web', web, { incremental: step.op === 'save' });
+          } catch (error) {
+            if (!(error instanceof ErrnoError)) throw error;
+          }
+        }
+        engine.saveContainer('web', web, { incremental: true });
+        expect(tree(engine.openContainer('web'))).toEqual(tree(web));
+      }),
+      { numRuns: 60 },
+    );
   });
 });
