@@ -174,7 +174,7 @@ export function readMeta(input: ByteReader, ino: number): Meta {
       const name = input.string();
       // Sorted and unique, as encoded: a repeated name would otherwise silently drop a value.
       if (previous !== undefined && !(previous < name)) throw new FormatError(`inode ${ino}: xattrs not in canonical order at ${JSON.stringify(name)}`);
-      map.set(name, input.blob().slice());
+      map.set(name, Uint8Array.prototype.slice.call(input.blob()));
       previous = name;
     }
     xattrs = map;

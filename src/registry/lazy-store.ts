@@ -84,7 +84,7 @@ export class LazyBlobStore extends WrappedStore {
       }
       this.fetched.chunks++;
       this.fetched.bytes += length;
-      if (chunk === digest) wanted = part.slice();
+      if (chunk === digest) wanted = Uint8Array.prototype.slice.call(part);
     }
     return wanted!;
   }

@@ -81,7 +81,8 @@ export class ObjectWriter implements FileWriter {
     const { digest, stored } = this.host.place(bytes, (digest) => {
       this.own.add(digest);
       if (first) {
-        this.held = { digest, bytes: bytes.slice() };
+        // A copy (Buffer.prototype.slice would share the memory): the caller may reuse its buffer.
+        this.held = { digest, bytes: Uint8Array.prototype.slice.call(bytes) };
         this.host.inFlight.set(digest, { bytes: this.held.bytes });
         return;
       }

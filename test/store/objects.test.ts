@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Content, ContentWriter, DirBlobStore, collectGarbage, putContent, readContent } from '../../src/store/index.js';
+import { type Content, ContentWriter, DirBlobStore, collectGarbage, putContent, readContent, storeFile } from '../../src/store/index.js';
 import { expectBytes, seededBytes } from '../helpers/bytes.js';
 import { tempDir } from '../helpers/tmp.js';
 import { killMidway } from './children/kill.js';
@@ -59,6 +59,31 @@ describe('DirBlobStore objects: a file laid out whole', () => {
     expect(content).toEqual(putContent(store, bytes, 16 * KiB));
     expectBytes(fs.readFileSync(store.backingFile(content)!), bytes);
     expect(objectFiles(store.root)).toHaveLength(1);
+  });
+
+  it('stores a file read a chunk at a time into one buffer (storeFile), or adopts a scratch file as the object itself', () => {
+    const store = new DirBlobStore(tempDir(), { durable: false });
+    const source = path.join(tempDir(), 'file');
+    fs.writeFileSync(source, sparseFile(5));
+    const read = storeFile(source, 16 * KiB, store.fileWriter(16 * KiB));
+    for (const digest of read.chunks) if (digest) expect(store.verify(digest), digest).toBe(true);
+    expectBytes(readContent(store, read), sparseFile(5));
+
+    const scratch = store.scratchFile();
+    fs.writeFileSync(scratch, sparseFile(6));
+    const inode = fs.statSync(scratch).ino;
+    const adopted = store.adoptFile(scratch, 16 * KiB);
+    expect(fs.existsSync(scratch)).toBe(false);
+    const object = store.backingFile(adopted)!;
+    // The very file, renamed into place read-only: no byte written twice.
+    expect(fs.statSync(object)).toMatchObject({ ino: inode, mode: expect.any(Number) });
+    expect(fs.statSync(object).mode & 0o777).toBe(0o444);
+    expectBytes(readContent(store, adopted), sparseFile(6));
+    // The same bytes again: the object is there already, the scratch file goes.
+    const again = store.scratchFile();
+    fs.writeFileSync(again, sparseFile(6));
+    expect(store.adoptFile(again, 16 * KiB)).toEqual(adopted);
+    expect(fs.existsSync(again)).toBe(false);
   });
 
   it('deduplicates exactly: the same file stores nothing; a file sharing chunks with another stores only its new ones', () => {
