@@ -174,6 +174,16 @@ describe('a new file written directly by the kernel (a write backing)', () => {
     expect(open(empty.node, O_RDWR)).toMatchObject({ fh: 2, backing: 0 });
   });
 
+  test('a CREATE interrupted before the kernel took its answer leaves no backing file', async () => {
+    const scratchDir = tempDir();
+    const { kernel } = await start({ scratchDir });
+    kernel.writeResult = -2; // ENOENT: the request was withdrawn meanwhile
+    const made = create(kernel, 'new');
+    expect(made.backing).toBe(101);
+    expect(kernel.closed).toEqual([101]);
+    expect(fs.readdirSync(scratchDir)).toEqual([]);
+  });
+
   test('a truncate goes to the backing file, and times set on it stay until the kernel writes again', async () => {
     const { kernel, container, release } = await start({ scratchDir: tempDir() });
     const made = create(kernel, 'new');

@@ -118,7 +118,15 @@ export class Passthrough {
     else opens.served--;
     if (opens.passedThrough + opens.served > 0) return false;
     this.opens.delete(node);
-    if (!this.backings.get(node)?.writable) return false;
+    return this.unused(node);
+  }
+
+  /**
+   * An open answer the kernel did not take (the request was interrupted): true when it leaves a
+   * private file nobody has open, forgotten as on the last RELEASE.
+   */
+  unused(node: number): boolean {
+    if (this.opens.has(node) || !this.backings.get(node)?.writable) return false;
     this.forget(node);
     return true;
   }

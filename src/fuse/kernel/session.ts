@@ -234,7 +234,7 @@ export class Session {
   private entryReply(attr: Attr, created?: OpenFile): void {
     setEntry(this.out, OUT_HEADER, attr, this.options.cacheSeconds);
     if (created) this.openReply(OUT_HEADER + ENTRY_OUT, created);
-    if (!this.reply(ENTRY_OUT + (created ? OPEN_OUT : 0))) return;
+    if (!this.reply(ENTRY_OUT + (created ? OPEN_OUT : 0))) return void (created && this.notOpened(attr.ino));
     this.retain(attr.ino);
     if (created) this.passthrough.opened(attr.ino, created);
   }
@@ -524,6 +524,12 @@ export class Session {
     if ('errno' in answer) return this.fail(answer.errno);
     this.openReply(OUT_HEADER, answer);
     if (this.reply(OPEN_OUT)) this.passthrough.opened(node, answer);
+    else this.notOpened(node);
+  }
+
+  /** An open the kernel did not take: a private backing file made for it goes. */
+  private notOpened(node: number): void {
+    if (this.passthrough.unused(node)) this.ops.releaseWriteBacking?.(node);
   }
 
   /** The open part of a CREATE's answer, with passthrough negotiated (a new file is empty: a writer may write it directly). */
