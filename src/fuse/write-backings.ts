@@ -108,12 +108,12 @@ export class WriteBackings {
     this.files.delete(ino);
     const { store, chunkSize } = this.view;
     try {
-      // No one writes it any more: a store that adopts files takes it as it is.
+      // No one writes it any more: a store that adopts files takes it as it is (and removes it).
       const content = store.adoptFile ? store.adoptFile(file.path, chunkSize, file.fd) : storeFile(file.fd, chunkSize, undefined, store);
       this.give(ino, file, content, mtime);
     } finally {
       fs.closeSync(file.fd);
-      removeFile(file.path);
+      if (!store.adoptFile) removeFile(file.path);
     }
   }
 

@@ -62,7 +62,7 @@ export class ObjectWriter implements FileWriter {
      * A file that holds the bytes already, at their offsets, and becomes the object itself (no
      * byte written again); removed unless published.
      */
-    private readonly adopted?: string,
+    private adopted?: string,
   ) {}
 
   put(bytes: Uint8Array): Digest | null {
@@ -174,6 +174,7 @@ export class ObjectWriter implements FileWriter {
     const tmp = this.tmp ?? this.adopted;
     if (tmp) removeFile(tmp);
     this.tmp = undefined;
+    this.adopted = undefined;
     this.forgetInFlight();
   }
 
