@@ -119,9 +119,8 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     read: (node, position, length, target, offset) => view.read(node, position, length, target, offset),
     backing(node) {
       if (hooks.verifyReads) return undefined;
-      // Unchanged since it came from a layer, and whole in one file of the store.
-      const content = view.storedContent(node);
-      return content && view.store.backingFile?.(content);
+      // Unchanged since it came from a layer, and whole in one file (of the store, or a lower directory).
+      return view.backingFile(node);
     },
     write(node, position, bytes, kill) {
       if (kill) killPrivileges(node, kill, false);

@@ -182,6 +182,12 @@ export class OverlayView extends UnionView {
     return done;
   }
 
+  /** A lower file is passed through as it is: any change copies it up first, to another file. */
+  override backingFile(ino: number): string | undefined {
+    if (this.kindOf(ino) !== 'file' || this.dataOnUpper(ino)) return undefined;
+    return this.lowerFile(ino);
+  }
+
   override write(ino: number, position: number, bytes: Uint8Array): number {
     const file = this.ownFile(ino);
     this.toUpper(ino);
