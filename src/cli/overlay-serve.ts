@@ -36,6 +36,7 @@ export async function mountOverlay(parsed: OverlayArgs, log: (line: string) => v
     if (error instanceof OverlayError) throw error;
     throw new Error(`cannot mount at ${parsed.mountpoint}: ${(error as Error).message}`);
   }
+  view.readAhead();
   // Unmounted by umount(8), fusermount -u or podman: everything is on disk already.
   void mount.closed?.then(() => view.release());
   log(`layerfs overlay: serving ${parsed.config.lowerdirs.join(':')}${parsed.config.upperdir ? ` with changes in ${parsed.config.upperdir}` : ' read-only'} at ${parsed.mountpoint} (pid ${process.pid})`);

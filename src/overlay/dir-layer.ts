@@ -4,7 +4,7 @@ import { type DirInode, type Inode, Layer, type LayerId, type Meta, NO_XATTRS, R
 import { DEFAULT_CHUNK_SIZE, toDigest, xxh64 } from '../store/index.js';
 import { AUFS_META_PREFIX, OPAQUE_MARKER, OPAQUE_XATTRS, REDIRECT_XATTRS, WHITEOUT_PREFIX, isOverlayXattr } from './format.js';
 import type { IdMap } from './ids.js';
-import { getXattr, listXattrs } from './xattr.js';
+import { type ScannedEntry, getXattr, listXattrs, scanDir } from './xattr.js';
 
 /**
  * A layer read from a directory in overlay format. Its inodes carry metadata only: a file's bytes
@@ -93,7 +93,20 @@ class DirReader implements DirLayer {
     this.layer = new LazyLayer(toDigest(xxh64(Buffer.from(`overlay-dir:${root}`))), this.inodes, this);
     const stat = fs.statSync(root, { bigint: true });
     if (!stat.isDirectory()) throw Object.assign(new Error(`${root} is not a directory`), { code: 'ENOTDIR' });
-    this.addDir('', '/', stat, listXattrs(root));
+    this.addDir('', '/', {
+      name: '',
+      mode: Number(stat.mode),
+      uid: Number(stat.uid),
+      gid: Number(stat.gid),
+      nlink: Number(stat.nlink),
+      id: `${stat.dev}:${stat.ino}`,
+      rdev: 0,
+      size: Number(stat.size),
+      atime: stat.atimeNs,
+      mtime: stat.mtimeNs,
+      ctime: stat.ctimeNs,
+      xattrs: listXattrs(root),
+    });
     if (options.eager) this.loadAll();
   }
 
@@ -142,21 +155,23 @@ class DirReader implements DirLayer {
     return found;
   }
 
-  private metaOf(stat: fs.BigIntStats, xattrs: ReadonlyMap<string, Uint8Array>): Meta {
+  private metaOf(entry: ScannedEntry, host: string): Meta {
     const { uids, gids, squashToRoot } = this.options;
-    const uid = squashToRoot ? 0 : (uids?.toContainer(Number(stat.uid)) ?? Number(stat.uid));
-    const gid = squashToRoot ? 0 : (gids?.toContainer(Number(stat.gid)) ?? Number(stat.gid));
-    return { mode: Number(stat.mode) & 0o7777, uid, gid, atime: stat.atimeNs, mtime: stat.mtimeNs, ctime: stat.ctimeNs, xattrs };
+    const uid = squashToRoot ? 0 : (uids?.toContainer(entry.uid) ?? entry.uid);
+    const gid = squashToRoot ? 0 : (gids?.toContainer(entry.gid) ?? entry.gid);
+    const xattrs = ownXattrs(host, entry.xattrs);
+    return { mode: entry.mode & 0o7777, uid, gid, atime: entry.atime, mtime: entry.mtime, ctime: entry.ctime, xattrs };
   }
 
   /**
    * A directory's inode, its entries read on first use. Opaque by xattr is known now; by a
    * `.wh..wh..opq` entry only once it is read, so asking whether it is opaque reads it.
    */
-  private addDir(relative: string, layerPath: string, stat: fs.BigIntStats, names: readonly string[]): number {
+  private addDir(relative: string, layerPath: string, entry: ScannedEntry): number {
     const ino = this.inodes.length;
     const host = relative === '' ? this.root : `${this.root}/${relative}`;
-    const meta = this.metaOf(stat, ownXattrs(host, names));
+    const meta = this.metaOf(entry, host);
+    const names = entry.xattrs;
     const opaqueByXattr = OPAQUE_XATTRS.some((name) => names.includes(name) && getXattr(host, name)?.toString() === 'y');
     const redirectName = REDIRECT_XATTRS.find((name) => names.includes(name));
     const redirect = redirectName === undefined ? undefined : getXattr(host, redirectName)?.toString('utf8');
@@ -192,7 +207,9 @@ class DirReader implements DirLayer {
   /** Reads a directory's entries into `children`: whether it holds the opaque marker. */
   private readDir(host: string, relative: string, layerPath: string, children: Map<string, number>): boolean {
     let opaque = false;
-    for (const name of fs.readdirSync(host).sort()) {
+    const entries = scanDir(host).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const { name } = entry;
       const childHost = `${host}/${name}`;
       const childRelative = relative === '' ? name : `${relative}/${name}`;
       if (name === OPAQUE_MARKER) {
@@ -205,30 +222,28 @@ class DirReader implements DirLayer {
         if (!children.has(hidden)) children.set(hidden, WHITEOUT);
         continue;
       }
-      const stat = fs.lstatSync(childHost, { bigint: true });
-      const kind = KINDS.get(Number(stat.mode) & S_IFMT);
+      const kind = KINDS.get(entry.mode & S_IFMT);
       if (!kind) continue;
-      if (kind === 'chardev' && stat.rdev === 0n) {
+      if (kind === 'chardev' && entry.rdev === 0) {
         children.set(name, WHITEOUT);
         continue;
       }
       if (kind === 'dir') {
-        children.set(name, this.addDir(childRelative, layerPath === '/' ? `/${name}` : `${layerPath}/${name}`, stat, listXattrs(childHost)));
+        children.set(name, this.addDir(childRelative, layerPath === '/' ? `/${name}` : `${layerPath}/${name}`, entry));
         continue;
       }
-      const key = `${stat.dev}:${stat.ino}`;
-      const known = stat.nlink > 1n ? this.linked.get(key) : undefined;
+      const known = entry.nlink > 1 ? this.linked.get(entry.id) : undefined;
       if (known !== undefined) {
         children.set(name, known);
         this.linkNames.get(known)!.push(`/${childRelative}`);
         continue;
       }
       const ino = this.inodes.length;
-      this.inodes.push(leaf(kind, stat, childHost, this.metaOf(stat, ownXattrs(childHost, listXattrs(childHost)))));
+      this.inodes.push(leaf(kind, entry, childHost, this.metaOf(entry, childHost)));
       this.paths.push(childRelative);
-      this.nlinks[ino] = Number(stat.nlink);
-      if (stat.nlink > 1n) {
-        this.linked.set(key, ino);
+      this.nlinks[ino] = entry.nlink;
+      if (entry.nlink > 1) {
+        this.linked.set(entry.id, ino);
         this.linkNames.set(ino, [`/${childRelative}`]);
       }
       children.set(name, ino);
@@ -247,16 +262,16 @@ export function scanDirLayer(root: string, options: ScanOptions = {}): DirLayer 
   return new DirReader(nodePath.resolve(root), options);
 }
 
-function leaf(kind: Exclude<Inode['kind'], 'dir'>, stat: fs.BigIntStats, hostPath: string, meta: Meta): Exclude<Inode, DirInode> {
+function leaf(kind: Exclude<Inode['kind'], 'dir'>, entry: ScannedEntry, hostPath: string, meta: Meta): Exclude<Inode, DirInode> {
   switch (kind) {
     case 'file':
       // The bytes stay in the directory: the content records only the size.
-      return { kind, ...meta, content: { size: Number(stat.size), chunkSize: DEFAULT_CHUNK_SIZE, chunks: [] } };
+      return { kind, ...meta, content: { size: entry.size, chunkSize: DEFAULT_CHUNK_SIZE, chunks: [] } };
     case 'symlink':
       return { kind, ...meta, target: fs.readlinkSync(hostPath, 'utf8') };
     case 'chardev':
     case 'blockdev':
-      return { kind, ...meta, rdev: Number(stat.rdev) };
+      return { kind, ...meta, rdev: entry.rdev };
     default:
       return { kind, ...meta };
   }
