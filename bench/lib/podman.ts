@@ -41,7 +41,7 @@ export function layerfsOverlayProgram(dir: string, built = false): string {
   const command = built
     ? `LAYERFS_NODE=${process.execPath} exec ${path.join(repo, 'bin/layerfs-overlay')}`
     : fs.existsSync(overlayClient)
-      ? `LAYERFS_OVERLAY_LINGER=5 exec ${overlayClient} ${server} --`
+      ? `LAYERFS_OVERLAY_LINGER=$\{LAYERFS_OVERLAY_LINGER:-5} exec ${overlayClient} ${server} --`
       : `exec ${server}`;
   fs.writeFileSync(program, `#!/bin/sh\n${command} "$@"\n`, { mode: 0o755 });
   return program;
