@@ -28,6 +28,7 @@ export async function mountOverlay(parsed: OverlayArgs, log: (line: string) => v
       dev: parsed.dev,
       source: 'layerfs-overlay',
       debug: parsed.debug,
+      cacheSeconds: parsed.cacheSeconds,
       backend: 'kernel',
       onError: (error, op, at) => log(`layerfs overlay: ${parsed.mountpoint}: ${op} ${at}: ${(error as Error).stack ?? String(error)}`),
     });
