@@ -76,10 +76,12 @@ static int start_server(char **command, const char *socket_path, const char *log
   pid_t child = fork();
   if (child < 0) return fail("fork");
   if (child == 0) {
-    /* In the child: nothing of the caller's stays open (podman waits on our output). */
+    /* In the child: nothing of the caller's stays open (podman waits on our output) or busy
+     * (its working directory: requests carry their own). */
     setsid();
+    if (chdir("/") != 0) _exit(127);
     int null = open("/dev/null", O_RDWR);
-    int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600);
     dup2(null, 0);
     dup2(null, 1);
     dup2(log >= 0 ? log : null, 2);
