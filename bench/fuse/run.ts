@@ -468,8 +468,13 @@ try {
     podman = await podmanRow(scratch, Number(flags['podman-runs']), (line) => process.stderr.write(`${line}\n`));
     console.log(`\npodman run --rm IMAGE true, median of ${podman.runs} (fuse-overlayfs time / layerfs time: ${podman.layerfsVsFuseOverlayfs.toFixed(2)}x)\n`);
     printTable(
-      ['mount_program', 'median s', 'min-max s'],
-      Object.entries(podman.seconds).map(([name, list]) => [name, podman!.median[name]!.toFixed(3), `${Math.min(...list).toFixed(3)}-${Math.max(...list).toFixed(3)}`]),
+      ['mount_program', 'median s', 'min-max s', 'first run s'],
+      Object.entries(podman.seconds).map(([name, list]) => [
+        name,
+        podman!.median[name]!.toFixed(3),
+        `${Math.min(...list).toFixed(3)}-${Math.max(...list).toFixed(3)}`,
+        podman!.firstRunSeconds[name]!.toFixed(3),
+      ]),
     );
   }
 

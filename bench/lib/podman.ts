@@ -24,19 +24,26 @@ export function podmanUnavailable(): string | undefined {
   return undefined;
 }
 
+/** The overlay mount client npm install builds (native/overlay-client), if it was built. */
+export const overlayClient = path.join(repo, 'native/overlay-client/build/layerfs-overlay-client');
+
 /**
  * An executable that runs `layerfs-overlay` from this checkout, for storage.conf's mount_program:
  * from source through tsx, or (`built`) bin/layerfs-overlay over the bundle `npm run build`
- * makes, as an installed package runs it.
+ * makes, as an installed package runs it. Both go through the mount client and its shared server
+ * where the client was built; from source the server leaves 5 s after its last mount (not 60).
  */
 export function layerfsOverlayProgram(dir: string, built = false): string {
   const program = path.join(dir, 'layerfs-overlay');
   const loader = path.join(repo, 'node_modules/tsx/dist/loader.mjs');
+  const server = `${process.execPath} --import file://${loader} ${path.join(repo, 'src/cli/overlay-main.ts')}`;
   // containers-storage runs the program from its own directory: every path here is absolute.
   const command = built
-    ? `LAYERFS_NODE=${process.execPath} ${path.join(repo, 'bin/layerfs-overlay')}`
-    : `${process.execPath} --import file://${loader} ${path.join(repo, 'src/cli/overlay-main.ts')}`;
-  fs.writeFileSync(program, `#!/bin/sh\n${built ? '' : 'exec '}${command} "$@"\n`, { mode: 0o755 });
+    ? `LAYERFS_NODE=${process.execPath} exec ${path.join(repo, 'bin/layerfs-overlay')}`
+    : fs.existsSync(overlayClient)
+      ? `LAYERFS_OVERLAY_LINGER=$\{LAYERFS_OVERLAY_LINGER:-5} exec ${overlayClient} ${server} --`
+      : `exec ${server}`;
+  fs.writeFileSync(program, `#!/bin/sh\n${command} "$@"\n`, { mode: 0o755 });
   return program;
 }
 

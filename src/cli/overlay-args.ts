@@ -19,6 +19,7 @@ export const OVERLAY_USAGE = [
   '  squash_to_root        everything shows as owned by root',
   '  allow_other           let other users in (permissions are always checked by the kernel)',
   '  volatile, fsync=0     fsync does not reach the disk',
+  '  timeout=SECONDS       how long the kernel caches names and attributes (default 1000000000)',
   '  debug                 log every FUSE request',
   '  suid, dev             honour setuid bits and device files (default: nosuid, nodev)',
   'Generic mount options (rw, exec, atime, ...) are accepted; others are ignored with a warning.',
@@ -35,8 +36,16 @@ export interface OverlayArgs {
   dev: boolean;
   debug: boolean;
   volatile: boolean;
+  /** How long the kernel may trust names and attributes (fuse-overlayfs's `timeout=`, default as its). */
+  cacheSeconds: number;
   warnings: string[];
 }
+
+/**
+ * fuse-overlayfs's default timeout: the union changes only through the mount, which tells the
+ * kernel, and lower layers do not change while mounted.
+ */
+const DEFAULT_CACHE_SECONDS = 1_000_000_000;
 
 /** Options mount(8) and mount.fuse3 pass to every FUSE program: they need nothing from us. */
 const GENERIC = new Set([
@@ -76,6 +85,7 @@ export function parseOverlayArgs(args: readonly string[], cwd = process.cwd()): 
     dev: false,
     debug: false,
     volatile: false,
+    cacheSeconds: DEFAULT_CACHE_SECONDS,
     warnings: [],
   };
   const config = result.config as { -readonly [K in keyof OverlayConfig]: OverlayConfig[K] };
@@ -119,6 +129,10 @@ export function parseOverlayArgs(args: readonly string[], cwd = process.cwd()): 
         break;
       case 'volatile':
         result.volatile = true;
+        break;
+      case 'timeout':
+        if (!/^\d+(\.\d+)?$/.test(value)) throw new OverlayUsageError(`timeout= takes seconds, not ${JSON.stringify(value)}`);
+        result.cacheSeconds = Number(value);
         break;
       case 'fsync':
         result.volatile = value === '0';

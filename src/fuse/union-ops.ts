@@ -137,9 +137,8 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
     read: (node, position, length, target, offset) => (backings?.has(node) ? backings.read(node, position, length, target, offset) : view.read(node, position, length, target, offset)),
     backing(node) {
       if (hooks.verifyReads) return undefined;
-      // Unchanged since it came from a layer, and whole in one file of the store.
-      const content = view.storedContent(node);
-      return content && view.store.backingFile?.(content);
+      // Unchanged since it came from a layer, and whole in one file (of the store, or a lower directory).
+      return view.backingFile(node);
     },
     writeBacking: backings && ((node) => backings.pathOf(node)),
     releaseWriteBacking: backings && ((node) => backings.release(node)),

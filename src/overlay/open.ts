@@ -42,7 +42,8 @@ export function openOverlay(config: OverlayConfig): OverlayView {
   if (config.upperdir === undefined) return new OverlayView(lowers);
   const upperdir = nodePath.resolve(config.upperdir);
   const workdir = nodePath.resolve(config.workdir!);
-  const layer = scanOrFail(upperdir, 'upperdir', scan);
+  // Read whole now: the mount changes the upper directory as it goes.
+  const layer = scanOrFail(upperdir, 'upperdir', { ...scan, eager: true });
   return new OverlayView(lowers, {
     layer,
     disk: (view) =>
@@ -115,11 +116,17 @@ function checkWhiteouts(lowers: readonly DirLayer[]): void {
   const bottomFirst = [...lowers].reverse();
   for (let index = 0; index < bottomFirst.length; index++) {
     const layer = bottomFirst[index]!;
-    if (layer.whiteouts.length === 0) continue;
+    let whiteouts: readonly string[];
+    try {
+      whiteouts = layer.whiteouts();
+    } catch (error) {
+      throw new OverlayError(`lowerdir ${layer.root}: cannot read it: ${(error as Error).message}`);
+    }
+    if (whiteouts.length === 0) continue;
     const upTo = bottomFirst.slice(0, index + 1);
     const image = new Image(upTo.map((dir) => dir.layer), { redirect: (at, ino) => upTo[at]!.redirects.get(ino) });
     const view = new UnionView(image, new MemoryBlobStore(), { readOnly: true });
-    for (const path of layer.whiteouts) {
+    for (const path of whiteouts) {
       const parent = view.find(nodePath.posix.dirname(path), { follow: false });
       const below = typeof parent === 'number' ? image.lowers(parent).filter((part) => image.origin(part)!.layer < index) : [];
       if (image.lookup(below, nodePath.posix.basename(path)) === undefined) {

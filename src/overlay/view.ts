@@ -38,6 +38,9 @@ export class OverlayView extends UnionView {
   private readonly lowerFds = new FdCache(256);
   private readonly upperFds = new FdCache(4096);
   private readonly dirty = new Set<number>();
+  /** The read-ahead's next slice, while directories are left to read. */
+  private reading: NodeJS.Immediate | undefined;
+  private released = false;
 
   /** `lowers` top first, as lowerdir= lists them. */
   constructor(lowers: readonly DirLayer[], upper?: { layer: DirLayer; disk: (view: OverlayView) => UpperDir }) {
@@ -180,6 +183,12 @@ export class OverlayView extends UnionView {
       done += got;
     }
     return done;
+  }
+
+  /** A lower file is passed through as it is: any change copies it up first, to another file. */
+  override backingFile(ino: number): string | undefined {
+    if (this.kindOf(ino) !== 'file' || this.dataOnUpper(ino)) return undefined;
+    return this.lowerFile(ino);
   }
 
   override write(ino: number, position: number, bytes: Uint8Array): number {
@@ -418,8 +427,26 @@ export class OverlayView extends UnionView {
     this.disk!.removeXattr(this.upperHost(ino), name);
   }
 
+  /**
+   * Reads the lower directories not read yet in the background, a few milliseconds at a time
+   * between requests, so a first walk of the tree (find, ls -R, tar) finds them in memory while
+   * the mount went live without waiting for them.
+   */
+  readAhead(slice = 4): void {
+    if (this.reading) return;
+    const step = () => {
+      this.reading = undefined;
+      if (this.released) return;
+      const left = this.dirLayers.filter((dir) => dir.loadSome(slice)).length;
+      if (left > 0) this.reading = setImmediate(step);
+    };
+    this.reading = setImmediate(step);
+  }
+
   /** Closes every file this view holds open. */
   release(): void {
+    this.released = true;
+    if (this.reading) clearImmediate(this.reading);
     this.flush();
     this.lowerFds.closeAll();
     this.upperFds.closeAll();

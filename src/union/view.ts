@@ -268,6 +268,15 @@ export class UnionView {
     return 'data' in inode ? unchangedContent(inode.data) : inode.content;
   }
 
+  /**
+   * A host file holding exactly the bytes of file `ino`, which stays unchanged while it is read:
+   * the kernel may read it directly (FUSE passthrough). Undefined: reads go through read().
+   */
+  backingFile(ino: number): string | undefined {
+    const content = this.storedContent(ino);
+    return content && this.store.backingFile?.(content);
+  }
+
   readAll(ino: number): Uint8Array {
     const size = this.stat(ino).size;
     const out = new Uint8Array(size);

@@ -150,6 +150,10 @@ describe('the fuse-overlayfs command line', () => {
     expect(parsed.config.squashToRoot).toBe(true);
     expect(() => parseOverlayArgs(['-o', 'lowerdir=/l,uidmapping=0:1', '/m'])).toThrow(/CONTAINER:HOST:SIZE/);
     expect(() => parseOverlayArgs(['-o', 'lowerdir=/l'])).toThrow(/missing MOUNTPOINT/);
+    // fuse-overlayfs's timeout= (how long the kernel caches names and attributes), and its default.
+    expect(parseOverlayArgs(['-o', 'lowerdir=/l,timeout=2.5', '/m']).cacheSeconds).toBe(2.5);
+    expect(parseOverlayArgs(['-o', 'lowerdir=/l', '/m']).cacheSeconds).toBe(1_000_000_000);
+    expect(() => parseOverlayArgs(['-o', 'lowerdir=/l,timeout=soon', '/m'])).toThrow(/timeout= takes seconds/);
   });
 });
 
