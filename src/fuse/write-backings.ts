@@ -37,7 +37,13 @@ export class WriteBackings {
     const attr = this.view.stat(ino);
     if (attr.kind !== 'file' || attr.size !== 0) return undefined;
     const path = this.scratchFile();
-    const fd = fs.openSync(path, 'wx+', 0o600);
+    let fd: number;
+    try {
+      fd = fs.openSync(path, 'wx+', 0o600);
+    } catch {
+      // No room or no descriptor left for one: the daemon serves the writes instead.
+      return undefined;
+    }
     this.files.set(ino, { path, fd, seenMtime: mtimeOf(fd), taken: takenKey({ size: 0, chunkSize: 0, chunks: [] }) });
     return path;
   }
