@@ -43,6 +43,14 @@ export interface BlobStore {
   backingFile?(content: Content): string | undefined;
   /** Optional: after deletions, reclaims what nothing uses any more (run by gc, with no writer about). */
   compact?(): void;
+  /**
+   * Optional (a lazily pulled image's store): undefined when each of `digests` can be read at
+   * once, else a promise that settles when they can, for a reader that can serve others while it
+   * waits (the FUSE daemon) rather than block its thread in get().
+   */
+  ready?(digests: Iterable<Digest>): Promise<void> | undefined;
+  /** Optional: the blob is not here but is fetched on first read (not lost: verify does not count it). */
+  fetchable?(digest: Digest): boolean;
 }
 
 /** One file's chunks in order, from the first; finish() publishes them, abort() drops them. */
