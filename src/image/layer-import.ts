@@ -4,6 +4,7 @@ import type { BlobStore } from '../store/index.js';
 import { type Compression, gunzip, limitSize, peek, sniffCompression } from './compression.js';
 import { type OciDigest, Tally } from './digest.js';
 import { ImageError } from './errors.js';
+import { inflateLayer } from './layer-inflate.js';
 import { inheritLowerMeta } from './lower-meta.js';
 import type { TarSource } from './tar.js';
 import { ociMemberRole } from './whiteout.js';
@@ -22,6 +23,11 @@ export interface LayerImportOptions {
   onEntry?: (path: string, bytes: number) => void;
   /** What the layer is called in errors (default "layer"). */
   name?: string;
+  /**
+   * The blob's size when known: one of INFLATE_IN_WORKER bytes or more is hashed and inflated on
+   * a worker thread while this one parses the tar and stores its files (layer-inflate.ts).
+   */
+  size?: number;
   /**
    * The layers it goes on (bottom first): directories the tarball leaves out (parents of its
    * members, the root) take their metadata from there, as extraction onto them would.
@@ -55,6 +61,7 @@ const SUPPORTED: ReadonlySet<Compression> = new Set(['gzip', 'none']);
  */
 export async function importLayer(store: BlobStore, source: TarSource, options: LayerImportOptions = {}): Promise<LayerBlob> {
   const what = options.name ?? 'layer';
+  if ((options.size ?? 0) >= INFLATE_IN_WORKER) return importInflated(store, chunks(source), what, options);
   const raw = new Tally();
   const bytes = raw.through(chunks(source), options.signal);
   try {
@@ -91,6 +98,33 @@ async function importFrom(store: BlobStore, bytes: AsyncIterable<Uint8Array>, ra
     return { layer, digest: raw.digest(), diffId: tar.digest(), size: raw.bytes, tarSize: tar.bytes, compression: compression === 'gzip' ? 'gzip' : 'none', implicitDirs };
   } finally {
     await iterator.return(undefined);
+  }
+}
+
+/** Blobs from this size on are inflated and hashed on a worker (its start-up costs ~30 ms). */
+const INFLATE_IN_WORKER = 8 * 1024 * 1024;
+
+async function importInflated(store: BlobStore, source: AsyncIterable<Uint8Array>, what: string, options: LayerImportOptions): Promise<LayerBlob> {
+  const { tar, digests } = inflateLayer(source, { maxSize: options.maxSize ?? DEFAULT_MAX_LAYER_SIZE, what, ...(options.signal ? { signal: options.signal } : {}) });
+  // readTar closes its source when the archive ends; the padding after the end still counts in
+  // the diff id, so it gets a source it cannot close and the rest is drained here.
+  const unclosable: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => tar.next() }) };
+  let implicitDirs: string[] = [];
+  try {
+    const built = await layerFromTar(store, unclosable, {
+      chunkSize: options.chunkSize,
+      maxExtensionSize: options.maxExtensionSize,
+      signal: options.signal,
+      onEntry: options.onEntry,
+      roleOf: ociMemberRole,
+      onImplicitDirs: (paths) => (implicitDirs = paths),
+    });
+    while (!(await tar.next()).done);
+    const { digest, diffId, size, tarSize, compression } = await digests;
+    const layer = inheritLowerMeta(store, built, implicitDirs, options.below ?? []);
+    return { layer, digest, diffId, size, tarSize, compression, implicitDirs };
+  } finally {
+    await tar.return(undefined);
   }
 }
 

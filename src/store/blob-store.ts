@@ -84,6 +84,13 @@ export abstract class BaseBlobStore implements BlobStore {
   }
 
   protected abstract readRaw(digest: Digest): Uint8Array | undefined;
+  /**
+   * readRaw for a put's question "is it stored already?": a back end may answer from a view of
+   * other processes' writes a moment old, as a miss there costs a second copy, not wrong bytes.
+   */
+  protected readStored(digest: Digest): Uint8Array | undefined {
+    return this.readRaw(digest);
+  }
   protected abstract writeRaw(digest: Digest, bytes: Uint8Array): void;
   /** A put found its bytes already stored (perhaps by another process, not yet made durable). */
   protected reused(_digest: Digest): void {}
@@ -121,7 +128,7 @@ export abstract class BaseBlobStore implements BlobStore {
     const hash = this.hash(bytes);
     for (let collision = 0; ; collision++) {
       const digest = toDigest(hash, collision);
-      const existing = this.readRaw(digest);
+      const existing = this.readStored(digest);
       if (existing === undefined) {
         store(digest);
         this.newBytes += bytes.length;
