@@ -1,10 +1,11 @@
 import type { Engine } from '../container/index.js';
 import type { OciDigest } from '../image/digest.js';
-import { type BlobStore, type Digest, toDigest, xxh64 } from '../store/index.js';
+import type { BlobStore, Digest } from '../store/index.js';
 import { type ClientOptions, RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
 import type { ChunkSpan } from './lazy-index.js';
 import { type LazyRecord, LazyRecords } from './lazy-records.js';
+import { storeFetched } from './fetched-chunk.js';
 import { mapLimit } from './push.js';
 
 export interface LazyPresence {
@@ -91,12 +92,9 @@ export async function fetchChunks(store: BlobStore, client: RegistryClient, reco
       const bytes = parts[i]!;
       const start = spans[0]![1];
       for (const [digest, offset, length] of spans) {
-        const chunk = bytes.subarray(offset - start, offset - start + length);
-        const hashed = toDigest(xxh64(chunk));
-        if (digest !== hashed && !digest.startsWith(`${hashed}~`)) {
+        if (!storeFetched(store, digest, bytes.subarray(offset - start, offset - start + length))) {
           throw new RegistryError('EDIGEST', `${record.registry}/${record.repository}: blob ${blob} bytes ${offset}-${offset + length - 1} are not chunk ${digest}`);
         }
-        store.put(chunk);
         fetchedBytes += length;
         chunks++;
       }

@@ -1,6 +1,7 @@
 import { BlobError, type BlobStore, type Digest, toDigest, xxh64 } from '../store/index.js';
 import { RegistryError } from './errors.js';
 import type { ChunkSpan } from './lazy-index.js';
+import { storeFetched } from './fetched-chunk.js';
 import { type ChunkPlace, LazyRecords } from './lazy-records.js';
 import { RangeBatcher } from './range-batcher.js';
 import { SyncFetcher } from './sync-fetcher.js';
@@ -150,11 +151,9 @@ export class LazyBlobStore extends WrappedStore {
     const start = run[0]![1];
     for (const [chunk, offset, length] of run) {
       const part = bytes.subarray(offset - start, offset - start + length);
-      const hashed = toDigest(xxh64(part));
-      const stored = chunk === hashed || chunk.startsWith(`${hashed}~`) ? this.store(part) : hashed;
-      if (stored !== chunk) {
+      if (!storeFetched(this.inner, chunk, part)) {
         if (offset !== start) break;
-        throw new BlobError(chunk, 'corrupt', { cause: new Error(`${place.record.registry}/${place.record.repository}: blob ${place.blob} bytes ${offset}-${offset + length - 1} are not chunk ${chunk} (they hash to ${stored})`) });
+        throw new BlobError(chunk, 'corrupt', { cause: new Error(`${place.record.registry}/${place.record.repository}: blob ${place.blob} bytes ${offset}-${offset + length - 1} are not chunk ${chunk} (they hash to ${toDigest(xxh64(part))})`) });
       }
       this.fetched.chunks++;
       this.fetched.bytes += length;
@@ -162,22 +161,6 @@ export class LazyBlobStore extends WrappedStore {
     return bytes.slice(0, run[0]![2]);
   }
 
-  /**
-   * put()'s rules, but into a pack where the store has them (a one-chunk file writer): a file
-   * created per fetched chunk cost more than the fetch's own work in the daemon.
-   */
-  private store(chunk: Uint8Array): Digest | null {
-    const writer = this.inner.fileWriter?.(chunk.length);
-    if (!writer) return this.inner.put(chunk);
-    try {
-      const digest = writer.put(chunk);
-      writer.finish(chunk.length);
-      return digest;
-    } catch (error) {
-      writer.abort();
-      throw error;
-    }
-  }
 }
 
 function end(run: ChunkSpan[]): number {
