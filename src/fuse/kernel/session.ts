@@ -95,8 +95,9 @@ const WANTED =
 
 /**
  * One FUSE connection, served on the JavaScript thread: the native addon reports the device
- * readable, and each request is read, answered by the NodeOps and replied to before the next.
- * This file knows the protocol and nothing of unions.
+ * readable, and each request is read, answered by the NodeOps and replied to before the next;
+ * only a READ whose bytes are still on their way (readReady) is answered later, the others
+ * meanwhile. This file knows the protocol and nothing of unions.
  */
 export class Session {
   private readonly input = Buffer.allocUnsafe(REQUEST_BUFFER);
