@@ -12,6 +12,7 @@
  * `npm run bench:pull` runs the 1 GiB target; `-- --quick` a 64 MiB base. Writes bench/results/pull.json.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -29,6 +30,7 @@ const { values: flags } = parseArgs({
   options: {
     'base-size': { type: 'string', default: '1GiB' },
     'read-share': { type: 'string', default: '0.05' },
+    readers: { type: 'string', default: '8' },
     seed: { type: 'string', default: '42' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results/pull.json' },
@@ -36,7 +38,7 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help) {
-  console.log('usage: npm run bench:pull -- [--base-size 1GiB] [--read-share 0.05] [--seed N] [--quick] [--out FILE]');
+  console.log('usage: npm run bench:pull -- [--base-size 1GiB] [--read-share 0.05] [--readers 8] [--seed N] [--quick] [--out FILE]');
   process.exit(0);
 }
 for (const tool of ['/usr/bin/docker-registry', '/usr/bin/skopeo']) {
@@ -45,12 +47,17 @@ for (const tool of ['/usr/bin/docker-registry', '/usr/bin/skopeo']) {
 
 const baseSize = flags.quick ? parseSize('64MiB') : parseSize(flags['base-size']);
 const share = Number(flags['read-share']);
+const readers = Number(flags.readers);
 const seed = Number(flags.seed);
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'layerfs-bench-pull-'));
 const seconds = (since: number) => (performance.now() - since) / 1000;
 const log = (line: string) => console.error(line);
 
+// The mount runs as users run it: the built CLI (`layerfs`, dist/cli/main.js), not from source
+// through tsx, whose start-up (0.8-1.4 s on 2 busy cores) would be counted in the lazy start.
+execFileSync('npx', ['tsup', '--silent'], { cwd: repo, stdio: 'inherit' });
+const builtCli = path.join(repo, 'dist/cli/main.js');
 const registry = await startRegistry();
 const cleanups: (() => void)[] = [];
 try {
@@ -96,15 +103,17 @@ try {
   const skopeoSeconds = seconds(started);
   log(`skopeo copy: ${skopeoSeconds.toFixed(1)} s`);
 
-  // 4. Lazy pull, mount, read the files a program start needs: without and with the prefetch list.
-  const lazy = await lazyStart('lazy');
-  const prefetch = await lazyStart('prefetch');
+  // 4. Lazy pull, mount, read the files a program start needs: one after another, by several
+  // threads at once, and (one after another) with the prefetch list.
+  const lazy = await lazyStart('lazy', 1);
+  const parallel = await lazyStart('lazy', readers);
+  const prefetch = await lazyStart('prefetch', 1);
 
   const imageBytes = pushed.bytes;
   const rows = [
     ['full pull (layerfs pull)', `${pullSeconds.toFixed(2)} s`, `${formatBytes(imageBytes / pullSeconds)}/s`, 'skopeo copy to an OCI layout', `${skopeoSeconds.toFixed(2)} s`, `${(skopeoSeconds / pullSeconds).toFixed(2)}x`],
-    ...[lazy, prefetch].map((run) => [
-      `lazy pull + mount + read 5% of files${run === prefetch ? ' (prefetch list)' : ''}`,
+    ...[lazy, parallel, prefetch].map((run) => [
+      `lazy pull + mount + read 5% of files${run === parallel ? `, ${readers} threads` : ''}${run === prefetch ? ' (prefetch list)' : ''}`,
       `${run.firstUsefulReadSeconds.toFixed(2)} s`,
       `${formatBytes(run.fetchedBytes)} fetched (${((100 * run.fetchedBytes) / imageBytes).toFixed(1)}%)`,
       'full pull',
@@ -125,18 +134,21 @@ try {
     fullPull: { seconds: pullSeconds, bytesPerSecond: imageBytes / pullSeconds, fetched: pulled.fetched },
     skopeo: { seconds: skopeoSeconds, bytesPerSecond: imageBytes / skopeoSeconds },
     lazy: { ...lazy, fetchedShare: lazy.fetchedBytes / imageBytes, speedupOverFull: pullSeconds / lazy.firstUsefulReadSeconds },
+    lazyParallel: { ...parallel, fetchedShare: parallel.fetchedBytes / imageBytes, speedupOverFull: pullSeconds / parallel.firstUsefulReadSeconds },
     lazyWithPrefetchList: { ...prefetch, fetchedShare: prefetch.fetchedBytes / imageBytes, speedupOverFull: pullSeconds / prefetch.firstUsefulReadSeconds },
   });
-  /** Lazy pull of bench/REPO, a container, its mount, and the wanted files read through it. */
-  async function lazyStart(repository: string) {
-    const store = path.join(scratch, `store-${repository}`);
-    const logBefore = registry.log().length;
+  /** Lazy pull of bench/REPO, a container, its mount, and the wanted files read through it by `threads` readers. */
+  async function lazyStart(repository: string, threads: number) {
+    const name = `${repository}-${threads}`;
+    const store = path.join(scratch, `store-${name}`);
+    const logBefore = (await registry.settledLog()).length;
+    const pool = threads > 1 ? startReaders(wanted.map((entry) => entry.path), threads) : undefined;
     const started = performance.now();
     const engine = Engine.open(store);
     const pulled = await pullLazy(engine, `${registry.host}/bench/${repository}:1`, { tag: 'base' });
     engine.create('base', 'box');
     const pullSeconds = seconds(started);
-    const mountpoint = path.join(scratch, `mnt-${repository}`);
+    const mountpoint = path.join(scratch, `mnt-${name}`);
     fs.mkdirSync(mountpoint);
     // The mount starts while the prefetch list is fetched (as `pull --lazy &` then `mount` would).
     const how = await mountBox(store, mountpoint);
@@ -144,13 +156,15 @@ try {
     const mountSeconds = seconds(started) - pullSeconds;
     await pulled.prefetching;
     let readBytes = 0;
-    for (const entry of wanted) readBytes += how.read(entry.path).length;
+    if (pool) readBytes = await pool.read(mountpoint);
+    else for (const entry of wanted) readBytes += how.read(entry.path).length;
     const firstUsefulReadSeconds = seconds(started);
+    pool?.stop();
     how.stop();
-    const fetchedBytes = registry.log().slice(logBefore).split('\n').filter((line) => line.includes(`/v2/bench/${repository}/`)).reduce((sum, line) => sum + responseBytes(line), 0);
-    log(`lazy (${repository}): pull ${pullSeconds.toFixed(2)} s, mount ${mountSeconds.toFixed(2)} s, read ${wanted.length} files (${formatBytes(readBytes)}) at ${firstUsefulReadSeconds.toFixed(2)} s; ${formatBytes(fetchedBytes)} fetched`);
+    const fetchedBytes = (await registry.settledLog()).slice(logBefore).split('\n').filter((line) => line.includes(`/v2/bench/${repository}/`)).reduce((sum, line) => sum + responseBytes(line), 0);
+    log(`lazy (${repository}, ${threads} reader${threads === 1 ? '' : 's'}): pull ${pullSeconds.toFixed(2)} s, mount ${mountSeconds.toFixed(2)} s, read ${wanted.length} files (${formatBytes(readBytes)}) at ${firstUsefulReadSeconds.toFixed(2)} s; ${formatBytes(fetchedBytes)} fetched`);
     if (readBytes !== wantedBytes) throw new Error(`read ${readBytes} bytes of the ${wantedBytes} the files hold`);
-    return { pullSeconds, mountSeconds, firstUsefulReadSeconds, fetchedBytes, how: how.kind };
+    return { pullSeconds, mountSeconds, firstUsefulReadSeconds, fetchedBytes, how: how.kind, readers: threads };
   }
 } finally {
   for (const cleanup of cleanups) cleanup();
@@ -160,11 +174,11 @@ try {
 
 /** The container mounted through FUSE by `layerfs mount --daemon` (the bench reads through the kernel, as a program would). */
 async function mountBox(store: string, mountpoint: string): Promise<{ kind: string; read: (file: string) => Buffer; stop: () => void }> {
-  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(repo, 'src/cli/main.ts'), '--store', store, ...args], { encoding: 'utf8' });
+  const cli = (...args: string[]) => spawnSync(process.execPath, [builtCli, '--store', store, ...args], { encoding: 'utf8' });
   if (fs.existsSync('/dev/fuse')) {
     // Spawned asynchronously: this process's prefetch goes on meanwhile.
     const result = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'src/cli/main.ts'), '--store', store, 'mount', 'box', mountpoint, '--daemon'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [builtCli, '--store', store, 'mount', 'box', mountpoint, '--daemon'], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
       child.on('close', (status) => resolve({ status, stderr }));
@@ -191,6 +205,34 @@ async function mountBox(store: string, mountpoint: string): Promise<{ kind: stri
     throw new Error(`layerfs mount failed: ${result.stderr.trim()}`);
   }
   throw new Error('FUSE is unavailable: /dev/fuse and fusermount (apt-get install fuse3) are needed for the lazy mount');
+}
+
+/**
+ * `threads` threads that read the files at once, as a multi-threaded program start (or several
+ * processes of a container starting) does: thread i reads files i, i + threads, ... in order, each
+ * with readFileSync (the threads block in the kernel, as a program's would). Started before the
+ * clock runs (a program's threads exist before it reads); `read(root)` gives the bytes read.
+ */
+function startReaders(files: string[], threads: number): { read: (root: string) => Promise<number>; stop: () => void } {
+  const code = `const { workerData, parentPort } = require('node:worker_threads');
+    const fs = require('node:fs');
+    parentPort.once('message', (root) => {
+      let bytes = 0;
+      for (const file of workerData.files) bytes += fs.readFileSync(root + '/' + file).length;
+      parentPort.postMessage(bytes);
+    });`;
+  const workers = Array.from({ length: threads }, (_, i) => new Worker(code, { eval: true, workerData: { files: files.filter((_, at) => at % threads === i) } }));
+  return {
+    async read(root) {
+      const counts = workers.map((worker) => new Promise<number>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      }));
+      for (const worker of workers) worker.postMessage(root);
+      return (await Promise.all(counts)).reduce((sum, count) => sum + count, 0);
+    },
+    stop: () => workers.forEach((worker) => void worker.terminate()),
+  };
 }
 
 function countLog(text: string, method: string, prefix: string): number {

@@ -67,7 +67,8 @@ async function exportTo(engine: Engine, context: Context, values: Values, name: 
     ...(values['all-times'] === true ? { times: 'all' as const } : {}),
     onSkip: (at, reason) => context.err(`layerfs export: left out ${at}: ${reason}\n`),
   };
-  const store = engine.store;
+  // Through the reader: the chunks of a lazily pulled image not fetched yet are fetched now.
+  const store = engine.reader;
   const intoFolder = format === 'oci' && output !== '-' && (output.endsWith('/') || isFolder(output));
   let bytes: number;
   if (intoFolder) {

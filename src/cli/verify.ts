@@ -1,4 +1,3 @@
-import { settleLazy } from '../registry/index.js';
 import { type Command, EXIT, JSON_OPTION } from './command.js';
 import { formatBytes } from './format.js';
 import { Progress } from './progress.js';
@@ -16,8 +15,9 @@ export const verifyCommand: Command = {
     const progress = new Progress('verifying', progressTotal(engine), 'items');
     let report;
     try {
-      // Chunks of lazily pulled images not fetched yet are not lost: they are noted, not problems.
-      report = settleLazy(engine.verify((done) => progress.update(done)), engine.dir);
+      // Chunks of lazily pulled images not fetched yet are not lost: they are noted, not problems
+      // (the engine reads through the lazy store, which knows where they are).
+      report = engine.verify((done) => progress.update(done));
     } finally {
       progress.finish();
     }

@@ -446,10 +446,14 @@ export class Engine {
     });
   }
 
-  /** Rehashes every blob; reports missing and corrupt ones and the images and containers they break. */
+  /**
+   * Rehashes every blob; reports missing and corrupt ones and the images and containers they
+   * break. Chunks the reader fetches on first read (lazily pulled images) are not missing.
+   */
   verify(onBlob?: (done: number) => void): VerifyReport & { damagedRecords: string[] } {
     const { refs, damaged } = this.references();
-    const report = verifyStore(this.store, refs, onBlob);
+    const fetchable = this.reader.fetchable?.bind(this.reader);
+    const report = verifyStore(this.store, refs, onBlob, fetchable);
     return { ...report, ok: report.ok && damaged.length === 0, damagedRecords: damaged };
   }
 

@@ -21,16 +21,21 @@ export interface VerifyReport {
   brokenContainers: string[];
   /** Roots that are intact blobs yet do not decode (a bug or a foreign file), with the reason. */
   undecodable: string[];
+  /** Referenced chunks of lazily pulled images not fetched yet: not here, not lost either. */
+  notFetched: number;
 }
 
 /**
  * Rehashes every blob and checks that every referenced blob is present: a missing or corrupt
- * blob is reported with the images and containers it breaks. `onBlob` reports progress.
+ * blob is reported with the images and containers it breaks. `onBlob` reports progress. A
+ * missing blob that `fetchable` says is fetched on first read (a lazily pulled image's chunk)
+ * is counted in notFetched, not as a problem.
  */
 export function verifyStore(
   store: BaseBlobStore,
   refs: References,
   onBlob?: (done: number) => void,
+  fetchable: (digest: Digest) => boolean = () => false,
 ): VerifyReport {
   const users = new Map<Digest, OwnerRefs['owner'][]>();
   for (const { owner, digests } of refs.owners) {
@@ -49,7 +54,12 @@ export function verifyStore(
     if (!store.verify(digest)) faults.set(digest, 'corrupt');
     onBlob?.(blobs);
   }
-  for (const digest of users.keys()) if (!faults.has(digest) && !store.has(digest)) faults.set(digest, 'missing');
+  let notFetched = 0;
+  for (const digest of users.keys()) {
+    if (faults.has(digest) || store.has(digest)) continue;
+    if (fetchable(digest)) notFetched++;
+    else faults.set(digest, 'missing');
+  }
 
   const problems: BlobProblem[] = [];
   for (const [digest, fault] of faults) {
@@ -90,5 +100,6 @@ export function verifyStore(
     brokenImages: brokenOf('image'),
     brokenContainers: brokenOf('container'),
     undecodable,
+    notFetched,
   };
 }

@@ -128,6 +128,10 @@ export function routerOps(resolve: (name: string) => UnionView | undefined, name
       const [, ops, ino] = split(node);
       ops.forget(ino);
     },
+    readReady(node, position, length) {
+      const [, ops, ino] = split(node);
+      return ops.readReady?.(ino, position, length);
+    },
     read(node, position, length, target, offset) {
       const [, ops, ino] = split(node);
       return ops.read(ino, position, length, target, offset);

@@ -134,6 +134,14 @@ export function unionNodeOps(view: UnionView, hooks: OpHooks = {}): NodeOps {
       backings?.release(node);
       view.close(node);
     },
+    readReady(node, position, length) {
+      const content = view.store.ready && view.storedContent(node);
+      if (!content || length === 0 || position >= content.size) return undefined;
+      const first = Math.floor(position / content.chunkSize);
+      const last = Math.floor((Math.min(position + length, content.size) - 1) / content.chunkSize);
+      const digests = content.chunks.slice(first, last + 1).filter((digest) => digest !== null);
+      return view.store.ready!(digests);
+    },
     read: (node, position, length, target, offset) => (backings?.has(node) ? backings.read(node, position, length, target, offset) : view.read(node, position, length, target, offset)),
     backing(node) {
       if (hooks.verifyReads) return undefined;

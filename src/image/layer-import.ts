@@ -4,6 +4,7 @@ import type { BlobStore } from '../store/index.js';
 import { type Compression, gunzip, limitSize, peek, sniffCompression } from './compression.js';
 import { type OciDigest, Tally } from './digest.js';
 import { ImageError } from './errors.js';
+import { type InflatedDigests, inflateLayer } from './layer-inflate.js';
 import { inheritLowerMeta } from './lower-meta.js';
 import type { TarSource } from './tar.js';
 import { ociMemberRole } from './whiteout.js';
@@ -22,6 +23,11 @@ export interface LayerImportOptions {
   onEntry?: (path: string, bytes: number) => void;
   /** What the layer is called in errors (default "layer"). */
   name?: string;
+  /**
+   * The blob's size when known: one of INFLATE_IN_WORKER bytes or more is hashed and inflated on
+   * a worker thread while this one parses the tar and stores its files (layer-inflate.ts).
+   */
+  size?: number;
   /**
    * The layers it goes on (bottom first): directories the tarball leaves out (parents of its
    * members, the root) take their metadata from there, as extraction onto them would.
@@ -55,27 +61,35 @@ const SUPPORTED: ReadonlySet<Compression> = new Set(['gzip', 'none']);
  */
 export async function importLayer(store: BlobStore, source: TarSource, options: LayerImportOptions = {}): Promise<LayerBlob> {
   const what = options.name ?? 'layer';
+  const maxSize = options.maxSize ?? DEFAULT_MAX_LAYER_SIZE;
+  if ((options.size ?? 0) >= INFLATE_IN_WORKER) {
+    const { tar, digests } = inflateLayer(chunks(source), { maxSize, what, ...(options.signal ? { signal: options.signal } : {}) });
+    return importTar(store, tar, () => digests, options);
+  }
   const raw = new Tally();
   const bytes = raw.through(chunks(source), options.signal);
   try {
-    return await importFrom(store, bytes, raw, what, options);
+    const [head, all] = await peek(bytes, 6);
+    const compression = sniffCompression(head);
+    if (!SUPPORTED.has(compression)) throw new ImageError('EUNSUPPORTED', `${what} is ${compression}-compressed; layerfs reads uncompressed and gzip layers`);
+    const tally = new Tally();
+    const tar = tally.through(compression === 'gzip' ? gunzip(all, maxSize, what) : limitSize(all, maxSize, what));
+    const digests = async (): Promise<InflatedDigests> => ({ digest: raw.digest(), diffId: tally.digest(), size: raw.bytes, tarSize: tally.bytes, compression: compression === 'gzip' ? 'gzip' : 'none' });
+    return await importTar(store, tar, digests, options);
   } finally {
     // Closes the source (a file stream) whichever way the import ended.
     await bytes.return(undefined);
   }
 }
 
-async function importFrom(store: BlobStore, bytes: AsyncIterable<Uint8Array>, raw: Tally, what: string, options: LayerImportOptions): Promise<LayerBlob> {
-  const maxSize = options.maxSize ?? DEFAULT_MAX_LAYER_SIZE;
-  const [head, all] = await peek(bytes, 6);
-  const compression = sniffCompression(head);
-  if (!SUPPORTED.has(compression)) throw new ImageError('EUNSUPPORTED', `${what} is ${compression}-compressed; layerfs reads uncompressed and gzip layers`);
-  const tar = new Tally();
-  const plain = compression === 'gzip' ? gunzip(all, maxSize, what) : limitSize(all, maxSize, what);
-  const iterator = tar.through(plain)[Symbol.asyncIterator]();
+/** Blobs from this size on are inflated and hashed on a worker (its start-up costs ~30 ms). */
+const INFLATE_IN_WORKER = 8 * 1024 * 1024;
+
+/** The layer of the tar `tar` yields, with the blob's digests once every byte passed. */
+async function importTar(store: BlobStore, tar: AsyncGenerator<Uint8Array>, digests: () => Promise<InflatedDigests>, options: LayerImportOptions): Promise<LayerBlob> {
   // readTar closes its source when the archive ends; the padding after the end must still be
   // hashed into the diff id, so it gets a source it cannot close and the rest is drained here.
-  const unclosable: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => iterator.next() }) };
+  const unclosable: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => tar.next() }) };
   let implicitDirs: string[] = [];
   try {
     const built = await layerFromTar(store, unclosable, {
@@ -86,11 +100,11 @@ async function importFrom(store: BlobStore, bytes: AsyncIterable<Uint8Array>, ra
       roleOf: ociMemberRole,
       onImplicitDirs: (paths) => (implicitDirs = paths),
     });
-    while (!(await iterator.next()).done);
+    while (!(await tar.next()).done);
     const layer = inheritLowerMeta(store, built, implicitDirs, options.below ?? []);
-    return { layer, digest: raw.digest(), diffId: tar.digest(), size: raw.bytes, tarSize: tar.bytes, compression: compression === 'gzip' ? 'gzip' : 'none', implicitDirs };
+    return { layer, ...(await digests()), implicitDirs };
   } finally {
-    await iterator.return(undefined);
+    await tar.return(undefined);
   }
 }
 

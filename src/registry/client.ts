@@ -167,6 +167,13 @@ export class RegistryClient {
     const what = `${this.registry}/${repository}: blob ${digest} bytes ${start}-${end - 1}`;
     const res = await this.call({ method: 'GET', url: `/v2/${repository}/blobs/${digest}`, headers: { range: `bytes=${start}-${end - 1}` } }, pullScope(repository));
     if (res.status !== 206 && res.status !== 200) throw await statusError(res, what);
+    // The range as asked is read to its end, which keeps the connection for the next request (a
+    // lazy read makes many); a whole blob (200) is cut off once the range is in.
+    if (res.status === 206 && Number(res.headers['content-length']) === end - start && String(res.headers['content-range']).startsWith(`bytes ${start}-${end - 1}/`)) {
+      const bytes = await readBody(res, end - start, what);
+      if (bytes.length !== end - start) throw new RegistryError('EPROTOCOL', `${what}: got ${bytes.length} bytes, not ${end - start}`);
+      return bytes;
+    }
     const parts: Buffer[] = [];
     let at = res.status === 200 ? 0 : start;
     for await (const chunk of res.body as AsyncIterable<Buffer>) {

@@ -19,4 +19,4 @@ export { type LazyPulledImage, pullLazy } from './lazy-pull.js';
 export { LazyBlobStore, lazyReads, lazyTimeoutMs } from './lazy-store.js';
 export { type LazyRecord, LazyRecords } from './lazy-records.js';
 export { LAZY_INDEX_TYPE, type LazyIndex, lazyTag, parseLazyIndex } from './lazy-index.js';
-export { type LazyPresence, fetchRest, lazyPresence, settleLazy } from './lazy-rest.js';
+export { type LazyPresence, fetchRest, lazyPresence } from './lazy-rest.js';

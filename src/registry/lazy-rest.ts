@@ -1,10 +1,11 @@
-import type { Engine, VerifyReport } from '../container/index.js';
+import type { Engine } from '../container/index.js';
 import type { OciDigest } from '../image/digest.js';
-import { type BlobStore, type Digest, toDigest, xxh64 } from '../store/index.js';
+import type { BlobStore, Digest } from '../store/index.js';
 import { type ClientOptions, RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
 import type { ChunkSpan } from './lazy-index.js';
 import { type LazyRecord, LazyRecords } from './lazy-records.js';
+import { storeFetched } from './fetched-chunk.js';
 import { mapLimit } from './push.js';
 
 export interface LazyPresence {
@@ -91,12 +92,9 @@ export async function fetchChunks(store: BlobStore, client: RegistryClient, reco
       const bytes = parts[i]!;
       const start = spans[0]![1];
       for (const [digest, offset, length] of spans) {
-        const chunk = bytes.subarray(offset - start, offset - start + length);
-        const hashed = toDigest(xxh64(chunk));
-        if (digest !== hashed && !digest.startsWith(`${hashed}~`)) {
+        if (!storeFetched(store, digest, bytes.subarray(offset - start, offset - start + length))) {
           throw new RegistryError('EDIGEST', `${record.registry}/${record.repository}: blob ${blob} bytes ${offset}-${offset + length - 1} are not chunk ${digest}`);
         }
-        store.put(chunk);
         fetchedBytes += length;
         chunks++;
       }
@@ -131,19 +129,4 @@ export async function fetchRest(engine: Engine, image: string, options: ClientOp
     work.release();
     client.close();
   }
-}
-
-/**
- * A verify report with the chunks of lazily pulled images that are not fetched yet taken out of
- * the problems (they are where the lazy record says, not lost), and counted in `notFetched`.
- */
-export function settleLazy<T extends VerifyReport & { damagedRecords: string[] }>(report: T, storeDir: string): T & { notFetched: number } {
-  const lazy = new LazyRecords(storeDir).places();
-  if (lazy.size === 0) return { ...report, notFetched: 0 };
-  const problems = report.problems.filter((problem) => !(problem.fault === 'missing' && lazy.has(problem.digest)));
-  const named = (kind: 'images' | 'containers') => [...new Set(problems.flatMap((problem) => problem[kind]))].sort();
-  const brokenImages = report.brokenImages.filter((name) => named('images').includes(name));
-  const brokenContainers = report.brokenContainers.filter((name) => named('containers').includes(name));
-  const ok = problems.length === 0 && report.undecodable.length === 0 && report.damagedRecords.length === 0;
-  return { ...report, ok, problems, brokenImages, brokenContainers, notFetched: report.problems.length - problems.length };
 }

@@ -137,7 +137,7 @@ export class RegistryFiles implements ImageFiles {
     report(have, 'fetching');
     let imported: LayerBlob;
     try {
-      imported = await importLayer(this.store, this.saved(partial, have, digest, (done) => report(done, 'fetching')), { ...options, signal: this.options.signal });
+      imported = await importLayer(this.store, this.saved(partial, have, digest, (done) => report(done, 'fetching')), { ...options, signal: this.options.signal, ...(size !== undefined ? { size } : {}) });
     } catch (error) {
       // A broken connection keeps what was saved for the next pull; bad bytes are thrown away.
       if (!(error instanceof RegistryError && error.code === 'ENETWORK') && !this.options.signal.aborted) fs.rmSync(partial, { force: true });

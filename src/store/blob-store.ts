@@ -50,6 +50,14 @@ export interface BlobStore {
   backingFile?(content: Content): string | undefined;
   /** Optional: after deletions, reclaims what nothing uses any more (run by gc, with no writer about). */
   compact?(): void;
+  /**
+   * Optional (a lazily pulled image's store): undefined when each of `digests` can be read at
+   * once, else a promise that settles when they can, for a reader that can serve others while it
+   * waits (the FUSE daemon) rather than block its thread in get().
+   */
+  ready?(digests: Iterable<Digest>): Promise<void> | undefined;
+  /** Optional: the blob is not here but is fetched on first read (not lost: verify does not count it). */
+  fetchable?(digest: Digest): boolean;
 }
 
 /** One file's chunks in order, from the first; finish() publishes them, abort() drops them. */
@@ -83,6 +91,13 @@ export abstract class BaseBlobStore implements BlobStore {
   }
 
   protected abstract readRaw(digest: Digest): Uint8Array | undefined;
+  /**
+   * readRaw for a put's question "is it stored already?": a back end may answer from a view of
+   * other processes' writes a moment old, as a miss there costs a second copy, not wrong bytes.
+   */
+  protected readStored(digest: Digest): Uint8Array | undefined {
+    return this.readRaw(digest);
+  }
   protected abstract writeRaw(digest: Digest, bytes: Uint8Array): void;
   /** A put found its bytes already stored (perhaps by another process, not yet made durable). */
   protected reused(_digest: Digest): void {}
@@ -120,7 +135,7 @@ export abstract class BaseBlobStore implements BlobStore {
     const hash = this.hash(bytes);
     for (let collision = 0; ; collision++) {
       const digest = toDigest(hash, collision);
-      const existing = this.readRaw(digest);
+      const existing = this.readStored(digest);
       if (existing === undefined) {
         store(digest);
         this.newBytes += bytes.length;

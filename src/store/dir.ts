@@ -46,6 +46,8 @@ export class DirBlobStore extends BaseBlobStore {
   /** In batch mode, the blob files and folders written since the last sync. */
   private readonly pending: PendingSyncs | undefined;
   private readonly recent = new Map<Digest, Uint8Array>();
+  /** When a put last looked for other processes' index lines (readStored). */
+  private lookedAt = -Infinity;
   private readonly index: ChunkIndex;
   private readonly objects: ObjectFiles;
   private readonly inFlight = new Map<Digest, ChunkInFlight>();
@@ -186,8 +188,8 @@ export class DirBlobStore extends BaseBlobStore {
     this.index.compact(this.durable);
   }
 
-  protected readRaw(digest: Digest): Uint8Array | undefined {
-    const place = this.placeOf(digest) ?? this.inFlight.get(digest);
+  protected readRaw(digest: Digest, look = true): Uint8Array | undefined {
+    const place = this.placeOf(digest, look) ?? this.inFlight.get(digest);
     if (place && 'bytes' in place) return place.bytes;
     if (place) {
       const bytes = Buffer.allocUnsafe(place.length);
@@ -205,10 +207,23 @@ export class DirBlobStore extends BaseBlobStore {
     }
   }
 
-  /** The chunk's place in an object, looking at what other processes published when unknown. */
-  private placeOf(digest: Digest): ChunkPlace | undefined {
+  /**
+   * A put's lookup: what other processes published is looked at once per INDEX_LOOK_MS, not on
+   * every miss (an import misses on nearly every chunk, and each look is a stat of the index). A
+   * chunk another process stored meanwhile is stored again; the index then names the later copy
+   * and gc reclaims the other (ChunkIndex.apply).
+   */
+  protected override readStored(digest: Digest): Uint8Array | undefined {
+    const now = performance.now();
+    if (now - this.lookedAt < INDEX_LOOK_MS) return this.readRaw(digest, false);
+    this.lookedAt = now;
+    return this.readRaw(digest);
+  }
+
+  /** The chunk's place in an object, looking at what other processes published when unknown (and `look`). */
+  private placeOf(digest: Digest, look = true): ChunkPlace | undefined {
     const place = this.index.place(digest);
-    if (place || this.inFlight.has(digest)) return place;
+    if (place || this.inFlight.has(digest) || !look) return place;
     this.index.refresh();
     return this.index.place(digest);
   }
@@ -354,6 +369,8 @@ export class DirBlobStore extends BaseBlobStore {
 }
 
 const ONE_BYTE = new Uint8Array(1);
+/** How often a put looks for chunks other processes indexed (see readStored). */
+const INDEX_LOOK_MS = 50;
 /** A pack is closed and a new one started past this size. */
 const PACK_BYTES = 256 * 1024 * 1024;
 /** Blobs kept by get() for a reader that comes back for the rest of a chunk. */

@@ -61,6 +61,10 @@ export async function startRegistry(setup: RegistrySetup = {}): Promise<RunningR
     '  accesslog:',
     '    disabled: false',
     'storage:',
+    // As Debian's packaged config (/etc/docker/registry/config.yml): blob descriptors cached in
+    // memory, not read from the repository's link files on every request.
+    '  cache:',
+    '    blobdescriptor: inmemory',
     '  filesystem:',
     `    rootdirectory: ${root}`,
     '  delete:',

@@ -39,7 +39,7 @@ export interface DirEntry {
  * are used by inode: opening one costs no request (the kernel's zero-message open), and an inode lives while the kernel holds it (retain to forget), which is
  * what keeps an unlinked file readable through the descriptors still open on it. Failures throw
  * ErrnoError; anything else is answered as EIO and logged. Every call is synchronous: the
- * session answers each request as it reads it.
+ * session answers each request as it reads it, except a READ that readReady says must wait.
  */
 export interface NodeOps {
   /** The inode a name stands for, or undefined (ENOENT, cacheable by the kernel). */
@@ -59,6 +59,12 @@ export interface NodeOps {
   retain(node: number): void;
   /** The kernel let go of its last reference. */
   forget(node: number): void;
+  /**
+   * Optional: undefined when read() of this range can answer at once; else a promise that
+   * settles when it can (its bytes are being fetched: a lazily pulled image). The session serves
+   * other requests meanwhile and answers this READ then.
+   */
+  readReady?(node: number, position: number, length: number): Promise<void> | undefined;
   /** Reads into `target` at `offset`: the bytes read. */
   read(node: number, position: number, length: number, target: Buffer, offset: number): number;
   /** `killPrivileges`: the writer, who may not keep setuid and setgid (see AttrChanges). */

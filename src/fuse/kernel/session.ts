@@ -97,8 +97,9 @@ const WANTED =
 
 /**
  * One FUSE connection, served on the JavaScript thread: the native addon reports the device
- * readable, and each request is read, answered by the NodeOps and replied to before the next.
- * This file knows the protocol and nothing of unions.
+ * readable, and each request is read, answered by the NodeOps and replied to before the next;
+ * only a READ whose bytes are still on their way (readReady) is answered later, the others
+ * meanwhile. This file knows the protocol and nothing of unions.
  */
 export class Session {
   private readonly input = Buffer.allocUnsafe(REQUEST_BUFFER);
@@ -206,10 +207,46 @@ export class Session {
 
   /** Sends the answer; false when the request was withdrawn meanwhile (interrupted). */
   private reply(bodyLength: number, error = 0): boolean {
-    this.out.setUint32(0, OUT_HEADER + bodyLength, true);
-    this.out.setInt32(4, -error, true);
     this.input.copy(this.output, 8, 8, 16); // unique
-    return this.device.write(this.fd, this.output.subarray(0, OUT_HEADER + bodyLength)) === 0;
+    return this.send(this.output, bodyLength, error);
+  }
+
+  /** Sends `message` (its unique already in place) with the header filled in. */
+  private send(message: Buffer, bodyLength: number, error: number): boolean {
+    message.writeUInt32LE(OUT_HEADER + bodyLength, 0);
+    message.writeInt32LE(-error, 4);
+    return this.device.write(this.fd, message.subarray(0, OUT_HEADER + bodyLength)) === 0;
+  }
+
+  /**
+   * A READ whose bytes are on their way (a lazily pulled chunk): answered under its own unique
+   * once they are in, while other requests are served, so several readers' fetches overlap.
+   */
+  private readLater(waiting: Promise<void>, node: number, position: number, size: number): void {
+    const message = Buffer.allocUnsafe(OUT_HEADER + size);
+    this.input.copy(message, 8, 8, 16); // unique
+    const answer = (read: () => number) => {
+      if (this.fd < 0) return;
+      let length = 0;
+      let error = 0;
+      this.serving = true;
+      try {
+        length = read();
+      } catch (problem) {
+        error = problem instanceof ErrnoError ? -problem.errno : EIO;
+        if (!(problem instanceof ErrnoError)) this.options.onError(problem, 'read', node);
+      } finally {
+        this.serving = false;
+      }
+      this.send(message, error ? 0 : length, error);
+    };
+    waiting.then(
+      () => answer(() => this.ops.read(node, position, size, message, OUT_HEADER)),
+      (problem: unknown) =>
+        answer(() => {
+          throw problem;
+        }),
+    );
   }
 
   /** Counts a reference the kernel took with an answer that named an inode. */
@@ -421,7 +458,10 @@ export class Session {
       }
       case Op.READ: {
         const size = Math.min(args.getUint32(at + 16, true), MAX_WRITE);
-        return this.reply(ops.read(node, getU64(args, at + 8), size, this.output, OUT_HEADER));
+        const position = getU64(args, at + 8);
+        const waiting = ops.readReady?.(node, position, size);
+        if (waiting) return this.readLater(waiting, node, position, size);
+        return this.reply(ops.read(node, position, size, this.output, OUT_HEADER));
       }
       case Op.WRITE: {
         const size = args.getUint32(at + 16, true);
