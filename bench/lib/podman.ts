@@ -29,11 +29,14 @@ export const overlayClient = path.join(repo, 'native/overlay-client/build/layerf
 
 /**
  * An executable that runs `layerfs-overlay` from this checkout, for storage.conf's mount_program:
- * from source through tsx, or (`built`) bin/layerfs-overlay over the bundle `npm run build`
- * makes, as an installed package runs it. Both go through the mount client and its shared server
- * where the client was built; from source the server leaves 5 s after its last mount (not 60).
+ * from source through tsx, or (`built`) over the bundle `npm run build` makes, as an installed
+ * package runs it: the mount client itself, as `layerfs-overlay --mount-program` names it (or
+ * bin/layerfs-overlay where the client was not built). Both go through the mount client and its
+ * shared server where the client was built; from source the server leaves 5 s after its last
+ * mount (not 60).
  */
 export function layerfsOverlayProgram(dir: string, built = false): string {
+  if (built && fs.existsSync(overlayClient)) return overlayClient;
   const program = path.join(dir, 'layerfs-overlay');
   const loader = path.join(repo, 'node_modules/tsx/dist/loader.mjs');
   const server = `${process.execPath} --import file://${loader} ${path.join(repo, 'src/cli/overlay-main.ts')}`;

@@ -11,7 +11,9 @@ const dir = path.dirname(fileURLToPath(import.meta.url));
 const output = path.join(dir, 'build', 'layerfs-overlay-client');
 try {
   fs.mkdirSync(path.dirname(output), { recursive: true });
-  execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', '-o', output, path.join(dir, 'client.c')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // The node running this install serves the mounts unless LAYERFS_NODE says otherwise.
+  const node = `-DLAYERFS_BUILT_BY_NODE=${JSON.stringify(process.execPath)}`;
+  execFileSync(process.env.CC || 'cc', ['-O2', '-Wall', node, '-o', output, path.join(dir, 'client.c')], { stdio: ['ignore', 'ignore', 'inherit'] });
   console.log(`layerfs: overlay mount client built (${output})`);
 } catch (error) {
   console.warn(`layerfs: the overlay mount client could not be built (${error.message}); layerfs-overlay starts a server per mount`);

@@ -5,9 +5,10 @@
  * a Node start (about 60 ms here, where fuse-overlayfs mounts in 5 ms). The first mount starts
  * the server; it exits a while after its last mount is gone (LAYERFS_OVERLAY_LINGER seconds).
  *
- * Usage: layerfs-overlay-client MOUNT_ARGS..., as bin/layerfs-overlay (and so podman) calls it;
- * the server command is then `${LAYERFS_NODE:-node} dist/cli/overlay-main.js` of the package this
- * program was built in. Or layerfs-overlay-client SERVER_COMMAND... -- MOUNT_ARGS... (from
+ * Usage: layerfs-overlay-client MOUNT_ARGS..., as podman's mount_program (no shell in between) or
+ * through bin/layerfs-overlay; the server command is then `$LAYERFS_NODE dist/cli/overlay-main.js`
+ * of the package this program was built in, LAYERFS_NODE defaulting to the node that built it
+ * (podman may run us with a PATH that has no node), or node on PATH if that one is gone. Or layerfs-overlay-client SERVER_COMMAND... -- MOUNT_ARGS... (from
  * source). The server listens on the socket named by LAYERFS_OVERLAY_SOCKET, then writes `ready`
  * on descriptor 3. `-f`, `-h` and `--help` run the server command in the foreground instead.
  *
@@ -147,6 +148,9 @@ static int ask(int fd, int argc, char **argv) {
 }
 
 /* The package's server command: node and dist/cli/overlay-main.js, three levels above this program. */
+#ifndef LAYERFS_BUILT_BY_NODE
+#define LAYERFS_BUILT_BY_NODE "node"
+#endif
 static char **package_command(void) {
   static char main_path[PATH_MAX];
   static char *command[3];
@@ -161,7 +165,8 @@ static char **package_command(void) {
   }
   if ((size_t)snprintf(main_path, sizeof main_path, "%s/dist/cli/overlay-main.js", self) >= sizeof main_path) return NULL;
   const char *node = getenv("LAYERFS_NODE");
-  command[0] = (char *)(node != NULL && node[0] != '\0' ? node : "node");
+  if (node == NULL || node[0] == '\0') node = access(LAYERFS_BUILT_BY_NODE, X_OK) == 0 ? LAYERFS_BUILT_BY_NODE : "node";
+  command[0] = (char *)node;
   command[1] = main_path;
   command[2] = NULL;
   return command;

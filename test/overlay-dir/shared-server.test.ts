@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { layerfsOverlayProgram, overlayClient } from '../../bench/lib/podman.js';
+import { layerfsOverlayProgram, overlayClient, repo } from '../../bench/lib/podman.js';
 import { tempDir } from '../helpers/tmp.js';
 import { isMounted, overlayUnavailable, unmount, writeLowers } from './helpers.js';
 
@@ -114,5 +114,13 @@ describe.skipIf(unavailable !== undefined)("layerfs-overlay's shared server", ()
     expect(run.status).toBe(0);
     servers.push(...serverPids());
     expect(fs.readFileSync(`${b.mnt}/etc/motd`, 'utf8')).toBe('welcome from the top layer\n');
+  });
+});
+
+describe.skipIf(!fs.existsSync(overlayClient))('layerfs-overlay --mount-program', () => {
+  it('names the mount client itself, for storage.conf (no shell started per mount)', () => {
+    const printed = execFileSync(path.join(repo, 'bin/layerfs-overlay'), ['--mount-program'], { encoding: 'utf8' }).trim();
+    expect(printed).toBe(fs.realpathSync(overlayClient));
+    expect(() => fs.accessSync(printed, fs.constants.X_OK)).not.toThrow();
   });
 });
